@@ -1,0 +1,1 @@
+"""mailroom_ingest."""
