@@ -1,0 +1,104 @@
+"""Settings shared by every service, read from environment variables only.
+
+Each part of the configuration is its own settings class with its own prefix
+(``KAFKA_``, ``DATABASE_``, ``MAILROOM_``); each service adds a class with its own
+prefix (``INGEST_``, ``RESPONDER_``, ``SENDER_``, ``ADMIN_``). Nothing is read at import
+time: a service calls :func:`load_settings` in its entrypoint and passes the result down.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "CommonSettings",
+    "DatabaseSettings",
+    "KafkaSettings",
+    "SettingsError",
+    "load_settings",
+]
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class SettingsError(RuntimeError):
+    """Configuration is missing or invalid; the message names each variable."""
+
+
+def _env_name(settings_cls: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    prefix = str(settings_cls.model_config.get("env_prefix", ""))
+    field = str(loc[0]) if loc else ""
+    info = settings_cls.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, str):
+        return info.validation_alias.upper()
+    return f"{prefix}{field}".upper()
+
+
+def load_settings(settings_cls: type[S]) -> S:
+    """Build ``settings_cls`` from the environment or raise :class:`SettingsError`.
+
+    The error lists every offending variable by its environment name, so an operator
+    sees ``INGEST_IMAP_HOST is missing`` instead of a pydantic traceback.
+    """
+    try:
+        return settings_cls()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = _env_name(settings_cls, tuple(err["loc"]))
+            if err["type"] == "missing":
+                problems.append(f"{name} is missing")
+            else:
+                problems.append(f"{name}: {err['msg']}")
+        raise SettingsError(
+            f"invalid configuration for {settings_cls.__name__}: " + "; ".join(problems)
+        ) from None
+
+
+class KafkaSettings(BaseSettings):
+    """How every service reaches the Kafka cluster."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:29092", description="Comma-separated host:port list."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    request_timeout_ms: int = Field(default=30_000, ge=1000)
+
+
+class DatabaseSettings(BaseSettings):
+    """PostgreSQL connection (asyncpg driver)."""
+
+    model_config = SettingsConfigDict(env_prefix="DATABASE_", extra="ignore")
+
+    url: SecretStr = Field(
+        default=SecretStr("postgresql+asyncpg://mailroom:mailroom@127.0.0.1:25432/mailroom"),
+        description="SQLAlchemy URL with the asyncpg driver; it holds the password.",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100)
+    echo: bool = False
+
+
+class CommonSettings(BaseSettings):
+    """Shop-wide settings every service needs."""
+
+    model_config = SettingsConfigDict(env_prefix="MAILROOM_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    shop_name: str = "Tienda Mailroom"
+    shop_domain: str = Field(
+        default="mailroom.test", description="Domain of the shop's Message-IDs and addresses."
+    )
+    shop_address: str = Field(
+        default="shop@mailroom.test", description="The support mailbox's own address."
+    )

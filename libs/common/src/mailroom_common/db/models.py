@@ -1,0 +1,262 @@
+"""SQLModel tables: PostgreSQL is the record of every email's state.
+
+Who writes what (see docs/architecture.md): the sender's projector owns ``email_tasks``,
+``task_status_changes``, ``dead_letters`` and ``alerts``; the sender owns
+``send_ledger`` and ``suppressions``; ingest owns ``ingest_checkpoints``; the responder
+owns ``conversation_turns``; the catalogue is loaded by the import command and read by the
+responder; the admin API writes ``reprocess_requests``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Numeric,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "AlertRecord",
+    "Category",
+    "ConversationTurn",
+    "DeadLetterRecord",
+    "EmailTask",
+    "IngestCheckpoint",
+    "LedgerState",
+    "ProcessedEvent",
+    "Product",
+    "ReprocessRequest",
+    "SendLedger",
+    "Suppression",
+    "TaskStatusChange",
+    "Variant",
+    "metadata",
+]
+
+metadata = SQLModel.metadata
+
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _ts(*, nullable: bool = True, default_now: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(
+            DateTime(timezone=True),
+            nullable=nullable,
+            server_default=func.now() if default_now else None,
+        ),
+    )
+
+
+class EmailTask(SQLModel, table=True):
+    """One row per received email, keyed by its stable message key."""
+
+    __tablename__ = "email_tasks"
+    __table_args__ = (
+        Index("ix_email_tasks_status_created", "status", "created_at"),
+        Index("ix_email_tasks_from_address", "from_address"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    message_key: str = Field(max_length=998, unique=True, index=True)
+    thread_key: str | None = Field(default=None, max_length=998)
+    mailbox: str | None = Field(default=None, max_length=255)
+    from_address: str | None = Field(default=None, max_length=320)
+    subject: str | None = Field(default=None)
+    status: str = Field(max_length=32, index=True)
+    status_reason: str | None = None
+    route: str | None = Field(default=None, max_length=32, index=True)
+    intent: str | None = Field(default=None, max_length=64)
+    attempts: int = Field(default=0)
+    last_error: str | None = None
+    reply_text: str | None = None
+    model: str | None = Field(default=None, max_length=128)
+    prompt_tokens: int = Field(default=0)
+    completion_tokens: int = Field(default=0)
+    cost_usd: Decimal = Field(default=Decimal(0), sa_column=Column(Numeric(12, 6), default=0))
+    trace_id: str | None = Field(default=None, max_length=32)
+    # Time of the newest event applied to the status; older events never overwrite it.
+    status_at: datetime | None = _ts()
+    received_at: datetime | None = _ts()
+    first_replied_at: datetime | None = _ts()
+    created_at: datetime | None = _ts(nullable=False, default_now=True)
+    updated_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class TaskStatusChange(SQLModel, table=True):
+    """Every status an email went through, when and why (one row per event)."""
+
+    __tablename__ = "task_status_changes"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    event_id: uuid.UUID = Field(unique=True)
+    message_key: str = Field(max_length=998, index=True)
+    status: str = Field(max_length=32)
+    reason: str | None = None
+    service: str | None = Field(default=None, max_length=64)
+    trace_id: str | None = Field(default=None, max_length=32)
+    occurred_at: datetime | None = _ts(nullable=False)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Event ids a consumer has applied, so a redelivered event changes nothing."""
+
+    __tablename__ = "processed_events"
+
+    event_id: uuid.UUID = Field(primary_key=True)
+    consumer: str = Field(primary_key=True, max_length=64)
+    processed_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class LedgerState:
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    SUPPRESSED = "suppressed"
+
+
+class SendLedger(SQLModel, table=True):
+    """The outbound send ledger: at most one message per (task, kind)."""
+
+    __tablename__ = "send_ledger"
+    __table_args__ = (UniqueConstraint("message_key", "kind", name="uq_send_ledger_task_kind"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    message_key: str = Field(max_length=998, index=True)
+    kind: str = Field(max_length=32)
+    smtp_message_id: str = Field(max_length=998, unique=True)
+    recipient: str = Field(max_length=320, index=True)
+    thread_key: str | None = Field(default=None, max_length=998)
+    subject: str | None = None
+    state: str = Field(max_length=16, index=True)
+    attempts: int = Field(default=0)
+    last_error: str | None = None
+    created_at: datetime | None = _ts(nullable=False, default_now=True)
+    updated_at: datetime | None = _ts(nullable=False, default_now=True)
+    sent_at: datetime | None = _ts()
+
+
+class Suppression(SQLModel, table=True):
+    """Addresses mailroom must not write to (fed by bounces and operators)."""
+
+    __tablename__ = "suppressions"
+
+    address: str = Field(primary_key=True, max_length=320)
+    reason: str
+    created_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class ConversationTurn(SQLModel, table=True):
+    """What the customer said and what was answered, for the last-turns prompt context."""
+
+    __tablename__ = "conversation_turns"
+    __table_args__ = (Index("ix_turns_thread_created", "thread_key", "created_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    thread_key: str = Field(max_length=998)
+    customer_address: str | None = Field(default=None, max_length=320, index=True)
+    role: str = Field(max_length=16)  # "customer" or "shop"
+    text: str
+    message_key: str | None = Field(default=None, max_length=998)
+    created_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "categories"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=128)
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=255, index=True)
+    category_id: int = Field(foreign_key="categories.id", index=True)
+    description: str = ""
+    keywords: str = Field(default="", description="Extra search words, space separated.")
+    active: bool = True
+
+
+class Variant(SQLModel, table=True):
+    __tablename__ = "variants"
+    __table_args__ = (UniqueConstraint("product_id", "size", "colour", name="uq_variant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="products.id", index=True, ondelete="CASCADE")
+    size: str = Field(max_length=16)
+    colour: str = Field(max_length=64)
+    price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    currency: str = Field(default="ARS", max_length=3)
+    stock: int = Field(default=0, ge=0)
+
+
+class IngestCheckpoint(SQLModel, table=True):
+    """Where ingest is in each mailbox folder; advanced only after Kafka acknowledged."""
+
+    __tablename__ = "ingest_checkpoints"
+
+    mailbox: str = Field(primary_key=True, max_length=255)
+    folder: str = Field(primary_key=True, max_length=255)
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class DeadLetterRecord(SQLModel, table=True):
+    __tablename__ = "dead_letters"
+
+    id: uuid.UUID = Field(primary_key=True, description="The dead-letter event's id.")
+    message_key: str = Field(max_length=998, index=True)
+    stage: str = Field(max_length=32)
+    error_class: str = Field(max_length=255, index=True)
+    error_message: str
+    attempts: int = 0
+    original_topic: str = Field(max_length=255)
+    original: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    first_failure_at: datetime | None = _ts(nullable=False)
+    last_failure_at: datetime | None = _ts(nullable=False)
+    trace_id: str | None = Field(default=None, max_length=32)
+    reprocessed_at: datetime | None = _ts()
+    created_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class AlertRecord(SQLModel, table=True):
+    __tablename__ = "alerts"
+
+    id: uuid.UUID = Field(primary_key=True, description="The alert event's id.")
+    kind: str = Field(max_length=64, index=True)
+    severity: str = Field(max_length=16)
+    message: str
+    message_key: str | None = Field(default=None, max_length=998)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    occurred_at: datetime | None = _ts(nullable=False)
+
+
+class ReprocessRequest(SQLModel, table=True):
+    """An operator's reprocess call, kept so the same request key republishes once."""
+
+    __tablename__ = "reprocess_requests"
+
+    request_key: str = Field(primary_key=True, max_length=255)
+    message_key: str = Field(max_length=998, index=True)
+    earlier_trace_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime | None = _ts(nullable=False, default_now=True)

@@ -1,0 +1,164 @@
+"""The topic registry: every Kafka topic mailroom uses, in one place.
+
+Deployment manifests (Strimzi ``KafkaTopic`` resources, compose's topic job) are checked
+against this registry by tests, so it is the single source of truth for names,
+partition counts, cleanup policies and retention.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import TopicAlreadyExistsError
+
+__all__ = [
+    "ALERTS",
+    "DEAD_LETTER",
+    "INBOUND",
+    "LLM_REQUESTS",
+    "OUTBOUND",
+    "PROVIDER_STATE",
+    "REGISTRY",
+    "RETRY_TOPICS",
+    "STATUS",
+    "TRANSACTIONAL",
+    "TopicMismatchError",
+    "TopicSpec",
+    "ensure_topics",
+    "retry_topic_for_delay",
+]
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    cleanup_policy: Literal["delete", "compact"]
+    retention_ms: int
+    description: str
+
+    def configs(self) -> dict[str, str]:
+        return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+
+
+INBOUND = TopicSpec("mail.inbound", 6, "delete", 14 * DAY_MS, "Emails read by ingest.")
+RETRY_30S = TopicSpec("mail.responder.retry-30s", 6, "delete", 7 * DAY_MS, "Retry after 30 s.")
+RETRY_60S = TopicSpec("mail.responder.retry-60s", 6, "delete", 7 * DAY_MS, "Retry after 60 s.")
+RETRY_120S = TopicSpec("mail.responder.retry-120s", 6, "delete", 7 * DAY_MS, "Retry after 120 s.")
+# One partition per provider key: every LLM call for a provider is handled by the one
+# worker that owns that partition, so the breaker and limiter are cluster-wide.
+LLM_REQUESTS = TopicSpec(
+    "mail.llm-requests", 3, "delete", 7 * DAY_MS, "LLM calls keyed by provider."
+)
+OUTBOUND = TopicSpec("mail.outbound", 6, "delete", 14 * DAY_MS, "Replies for the sender.")
+TRANSACTIONAL = TopicSpec(
+    "mail.transactional", 3, "delete", 14 * DAY_MS, "Transactional mail requests."
+)
+DEAD_LETTER = TopicSpec("mail.dead-letter", 3, "delete", 90 * DAY_MS, "Work given up on.")
+STATUS = TopicSpec("mail.status", 6, "delete", 14 * DAY_MS, "Task status changes.")
+ALERTS = TopicSpec("mail.alerts", 1, "delete", 90 * DAY_MS, "Operator alerts.")
+PROVIDER_STATE = TopicSpec(
+    "mail.provider-state", 1, "compact", 90 * DAY_MS, "Breaker/limiter snapshot per provider."
+)
+
+RETRY_TOPICS: tuple[tuple[int, TopicSpec], ...] = (
+    (30, RETRY_30S),
+    (60, RETRY_60S),
+    (120, RETRY_120S),
+)
+
+REGISTRY: tuple[TopicSpec, ...] = (
+    INBOUND,
+    RETRY_30S,
+    RETRY_60S,
+    RETRY_120S,
+    LLM_REQUESTS,
+    OUTBOUND,
+    TRANSACTIONAL,
+    DEAD_LETTER,
+    STATUS,
+    ALERTS,
+    PROVIDER_STATE,
+)
+
+
+def retry_topic_for_delay(delay_s: float) -> TopicSpec:
+    """The delay topic whose delay is the smallest one at least ``delay_s`` (capped)."""
+    for seconds, spec in RETRY_TOPICS:
+        if delay_s <= seconds:
+            return spec
+    return RETRY_TOPICS[-1][1]
+
+
+class TopicMismatchError(RuntimeError):
+    """An existing topic differs from the registry in a way we must not fix silently."""
+
+
+async def ensure_topics(
+    admin: AIOKafkaAdminClient,
+    specs: Iterable[TopicSpec] = REGISTRY,
+    *,
+    replication_factor: int = 1,
+    name_prefix: str = "",
+) -> list[str]:
+    """Create missing topics and check existing ones; return the names created.
+
+    Idempotent. An existing topic with fewer partitions is grown (Kafka allows that);
+    more partitions or another cleanup policy raise :class:`TopicMismatchError`, because
+    shrinking or changing compaction would reorder or lose data.
+    """
+    wanted = {name_prefix + s.name: s for s in specs}
+    existing = set(await admin.list_topics())
+    to_create = [
+        NewTopic(
+            name=name,
+            num_partitions=spec.partitions,
+            replication_factor=replication_factor,
+            topic_configs=spec.configs(),
+        )
+        for name, spec in wanted.items()
+        if name not in existing
+    ]
+    created: list[str] = []
+    if to_create:
+        # Another replica may win the race; its topics are then as good as ours.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(to_create)
+        created = [t.name for t in to_create]
+    await _check_existing(admin, {n: s for n, s in wanted.items() if n in existing})
+    return created
+
+
+async def _check_existing(admin: AIOKafkaAdminClient, specs: dict[str, TopicSpec]) -> None:
+    if not specs:
+        return
+    described = await admin.describe_topics(list(specs))
+    grow: dict[str, NewPartitions] = {}
+    for topic in described:
+        name = topic["topic"]
+        have = len(topic["partitions"])
+        want = specs[name].partitions
+        if have > want:
+            raise TopicMismatchError(f"{name} has {have} partitions, the registry says {want}")
+        if have < want:
+            grow[name] = NewPartitions(total_count=want)
+    if grow:
+        await admin.create_partitions(grow)
+    resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in specs]
+    for response in await admin.describe_configs(resources):
+        for resource in response.resources:
+            name, entries = resource[3], resource[4]
+            values = {e[0]: e[1] for e in entries}
+            want_policy = specs[name].cleanup_policy
+            if values.get("cleanup.policy") != want_policy:
+                raise TopicMismatchError(
+                    f"{name} has cleanup.policy={values.get('cleanup.policy')}, "
+                    f"the registry says {want_policy}"
+                )
