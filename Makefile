@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null)
 PACKAGES := -e libs/common -e services/ingest -e services/responder -e services/sender \
 	-e services/admin-api -e deploy/local
-SRC := libs services deploy/local tests bench
+SRC := conftest.py libs services deploy/local tests bench
 STACK := deploy/local/stack.sh
 
 .PHONY: help install lint fmt test test-unit test-integration up down status bench stack-up stack-down

@@ -13,6 +13,8 @@ from typing import Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mailroom_common.topics import TopicSpec
+
 __all__ = [
     "CommonSettings",
     "DatabaseSettings",
@@ -72,6 +74,14 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = None
     ssl_cafile: str | None = None
     request_timeout_ms: int = Field(default=30_000, ge=1000)
+    topic_prefix: str = Field(
+        default="",
+        description="Prepended to every topic name; tests use a unique one per test.",
+    )
+
+    def topic(self, spec: TopicSpec) -> str:
+        """The real name of a registry topic under this configuration."""
+        return self.topic_prefix + spec.name
 
 
 class DatabaseSettings(BaseSettings):
