@@ -33,6 +33,12 @@ def _asyncpg_url(dsn: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def pg_admin_dsn() -> str:
+    """libpq DSN of the stack's PostgreSQL with rights to create databases."""
+    return PG_ADMIN_DSN
+
+
+@pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A fresh database for this test run, migrated to head; dropped afterwards."""
     import asyncio
