@@ -55,11 +55,11 @@ async def test_upgrade_and_downgrade_an_empty_database(pg_admin_dsn: str) -> Non
 
 
 async def test_models_round_trip(db_session: AsyncSession) -> None:
-    category = Category(slug="jeans", name="Jeans")
+    category = Category(slug=f"jeans-{uuid.uuid4().hex[:6]}", name="Jeans")
     db_session.add(category)
     await db_session.flush()
     assert category.id is not None
-    product = Product(sku="JM-1", name="Jean mom", category_id=category.id)
+    product = Product(sku=f"JM-{uuid.uuid4().hex[:6]}", name="Jean mom", category_id=category.id)
     db_session.add(product)
     await db_session.flush()
     assert product.id is not None

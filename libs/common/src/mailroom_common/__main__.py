@@ -1,0 +1,78 @@
+"""Operator commands shared by every deployment.
+
+python -m mailroom_common migrate [REVISION]        apply database migrations
+python -m mailroom_common create-topics             create/check the Kafka topics
+python -m mailroom_common import-catalogue FILE     load products (CSV or JSON)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from mailroom_common.catalogue_import import CatalogueError, import_rows, read_catalogue
+from mailroom_common.config import DatabaseSettings, KafkaSettings, SettingsError, load_settings
+from mailroom_common.db import migrate
+from mailroom_common.db.session import make_engine
+from mailroom_common.kafka import make_admin
+from mailroom_common.topics import REGISTRY, ensure_topics
+
+
+async def _create_topics(replication_factor: int) -> None:
+    settings = load_settings(KafkaSettings)
+    admin = make_admin(settings, "mailroom-topics")
+    await admin.start()
+    try:
+        created = await ensure_topics(
+            admin,
+            REGISTRY,
+            replication_factor=replication_factor,
+            name_prefix=settings.topic_prefix,
+        )
+    finally:
+        await admin.close()
+    print(f"topics ok: {len(REGISTRY)} checked, {len(created)} created")
+
+
+async def _import(path: Path) -> None:
+    rows = read_catalogue(path)
+    engine = make_engine(load_settings(DatabaseSettings))
+    try:
+        async with engine.begin() as conn:
+            count = await import_rows(conn, rows)
+    finally:
+        await engine.dispose()
+    print(f"catalogue ok: {count} variants from {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mailroom_common",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("revision", nargs="?", default="head")
+    top = sub.add_parser("create-topics", help="create or check the Kafka topics")
+    top.add_argument("--replication-factor", type=int, default=1)
+    imp = sub.add_parser("import-catalogue", help="load a CSV or JSON catalogue")
+    imp.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "migrate":
+            migrate.upgrade(args.revision, load_settings(DatabaseSettings).url.get_secret_value())
+        elif args.command == "create-topics":
+            asyncio.run(_create_topics(args.replication_factor))
+        else:
+            asyncio.run(_import(args.file))
+    except (SettingsError, CatalogueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
