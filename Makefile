@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null)
 PACKAGES := -e libs/common -e services/ingest -e services/responder -e services/sender \
 	-e services/admin-api -e deploy/local
-SRC := conftest.py libs services deploy/local tests bench
+SRC := conftest.py libs services deploy/local deploy/docker tests bench
 STACK := deploy/local/stack.sh
 
 .PHONY: help install lint fmt test test-unit test-integration up down status bench stack-up stack-down
@@ -19,6 +19,7 @@ $(VENV)/.installed: constraints.txt requirements-dev.txt libs/common/pyproject.t
 	@command -v uv >/dev/null || python3 -m pip install -q uv
 	@test -x $(PY) || uv venv -q -p python3.11 $(VENV)
 	uv pip install -q -p $(PY) -c constraints.txt $(PACKAGES) -r requirements-dev.txt
+	bash deploy/k8s/tools.sh
 	@touch $@
 
 install: $(VENV)/.installed ## make .venv and install every package editable

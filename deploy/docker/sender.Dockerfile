@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# mailroom sender image. Build from the repository root:
+#   docker build -f deploy/docker/sender.Dockerfile -t mailroom/sender .
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- build: a virtualenv holding only this service's packages, installed from wheels ---
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+RUN python -m venv /opt/mailroom
+COPY constraints.txt ./
+COPY libs/common/ libs/common/
+COPY services/sender/ services/sender/
+# Non-editable installs; constraints.txt pins every third-party version the repo tests with.
+RUN /opt/mailroom/bin/pip install --no-cache-dir -c constraints.txt ./libs/common ./services/sender
+
+# --- runtime: no compilers, no sources, no pip cache; a fixed non-root uid ---
+FROM ${PYTHON_IMAGE}
+ENV PATH=/opt/mailroom/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    OTEL_SERVICE_NAME=sender \
+    SENDER_HEALTH_HOST=0.0.0.0 \
+    SENDER_HEALTH_PORT=8083
+RUN groupadd --system --gid 10001 mailroom \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/mailroom --create-home \
+       --shell /usr/sbin/nologin mailroom
+COPY --from=build /opt/mailroom /opt/mailroom
+COPY deploy/docker/healthcheck.py /opt/mailroom/healthcheck.py
+WORKDIR /var/lib/mailroom
+USER 10001:10001
+EXPOSE 8083
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "/opt/mailroom/healthcheck.py", "http://127.0.0.1:${SENDER_HEALTH_PORT}/healthz"]
+ENTRYPOINT ["python", "-m", "mailroom_sender"]
