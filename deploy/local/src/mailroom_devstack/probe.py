@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import imaplib
 import os
 import smtplib
@@ -25,22 +24,19 @@ HOST = "127.0.0.1"
 
 
 def probe_imap(port: int, timeout: float) -> str:
-    with contextlib.closing(imaplib.IMAP4(HOST, port, timeout=timeout)) as conn:
+    # IMAP4's context manager logs out on exit (its close() is the IMAP CLOSE command).
+    with imaplib.IMAP4(HOST, port, timeout=timeout) as conn:
         if "STARTTLS" not in conn.capabilities:
             raise RuntimeError(f"no STARTTLS in {conn.capabilities}")
-        greeting = conn.welcome.decode(errors="replace")
-        conn.logout()
-    return greeting
+        return conn.welcome.decode(errors="replace")
 
 
 def probe_imaps(port: int, timeout: float) -> str:
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # self-signed local certificate
-    with contextlib.closing(imaplib.IMAP4_SSL(HOST, port, ssl_context=ctx, timeout=timeout)) as c:
-        greeting = c.welcome.decode(errors="replace")
-        c.logout()
-    return greeting
+    with imaplib.IMAP4_SSL(HOST, port, ssl_context=ctx, timeout=timeout) as conn:
+        return conn.welcome.decode(errors="replace")
 
 
 def probe_smtp(port: int, timeout: float) -> str:
