@@ -1,0 +1,50 @@
+"""Prometheus metrics of the admin API, on a registry owned by one app instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["Metrics"]
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    reprocessed: Counter
+    transactional: Counter
+
+    @classmethod
+    def create(cls) -> Metrics:
+        # A registry per app keeps tests that build several apps from clashing on names.
+        registry = CollectorRegistry()
+        return cls(
+            registry=registry,
+            requests=Counter(
+                "mailroom_admin_http_requests",
+                "HTTP requests handled, by route template and status.",
+                ["method", "route", "status"],
+                registry=registry,
+            ),
+            latency=Histogram(
+                "mailroom_admin_http_request_seconds",
+                "Time to answer an HTTP request.",
+                ["method", "route"],
+                registry=registry,
+            ),
+            reprocessed=Counter(
+                "mailroom_admin_reprocess_published",
+                "Emails republished to mail.inbound by an operator.",
+                ["mode"],
+                registry=registry,
+            ),
+            transactional=Counter(
+                "mailroom_admin_transactional_published",
+                "Transactional requests published, by template.",
+                ["template"],
+                registry=registry,
+            ),
+        )

@@ -1,0 +1,1 @@
+"""Database access: queries over the tables the projector writes (one module per table)."""

@@ -1,0 +1,174 @@
+"""Aggregates for ``GET /v1/stats``; every figure is computed in PostgreSQL."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, Float, and_, cast, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
+
+from mailroom_common.db.models import DeadLetterRecord, EmailTask, TaskStatusChange
+from mailroom_common.events import Route, TaskStatus
+
+__all__ = [
+    "AutomationCounts",
+    "DeadLetterFigures",
+    "LlmDayRow",
+    "Percentiles",
+    "automation_counts",
+    "counts_by",
+    "dead_letter_figures",
+    "first_response_percentiles",
+    "handoffs_by_reason",
+    "llm_by_day",
+]
+
+AUTOMATED_ROUTES = (Route.FAQ.value, Route.CATALOGUE.value, Route.LLM.value)
+ANSWERED_STATUSES = (TaskStatus.REPLIED.value, TaskStatus.SENT.value)
+# Mail nobody should answer does not count against automation.
+NOT_ANSWERABLE_STATUSES = (TaskStatus.IGNORED.value, TaskStatus.REJECTED.value)
+NOT_ANSWERABLE_ROUTES = (Route.IGNORED.value, Route.TRANSACTIONAL.value)
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationCounts:
+    answerable: int
+    automated: int
+    automated_faq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Percentiles:
+    count: int
+    p50: float | None
+    p90: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LlmDayRow:
+    day: date
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterFigures:
+    open: int
+    in_window: int
+    oldest_open_at: datetime | None
+
+
+def _in_window(since: datetime, until: datetime):  # type: ignore[no-untyped-def]
+    created = col(EmailTask.created_at)
+    return and_(created >= since, created < until)
+
+
+async def counts_by(
+    session: AsyncSession, column: str, since: datetime, until: datetime
+) -> dict[str, int]:
+    """Task counts per value of ``status`` or ``route`` (a missing route is "none")."""
+    key = col(EmailTask.status) if column == "status" else col(EmailTask.route)
+    label = func.coalesce(key, "none")
+    stmt = select(label, func.count()).where(_in_window(since, until)).group_by(label)
+    return {str(k): int(n) for k, n in (await session.exec(stmt)).all()}
+
+
+async def automation_counts(
+    session: AsyncSession, since: datetime, until: datetime
+) -> AutomationCounts:
+    route = func.coalesce(col(EmailTask.route), "")
+    status = col(EmailTask.status)
+    answered = status.in_(ANSWERED_STATUSES)
+    stmt = select(
+        func.count().filter(
+            and_(status.not_in(NOT_ANSWERABLE_STATUSES), route.not_in(NOT_ANSWERABLE_ROUTES))
+        ),
+        func.count().filter(and_(answered, route.in_(AUTOMATED_ROUTES))),
+        func.count().filter(and_(answered, route == Route.FAQ.value)),
+    ).where(_in_window(since, until))
+    answerable, automated, faq = (await session.exec(stmt)).one()
+    return AutomationCounts(int(answerable), int(automated), int(faq))
+
+
+async def handoffs_by_reason(
+    session: AsyncSession, since: datetime, until: datetime
+) -> dict[str, int]:
+    """Tasks handed to a person, by the reason their handoff status change gave."""
+    reason = func.coalesce(col(TaskStatusChange.reason), "unspecified")
+    stmt = (
+        select(reason, func.count(func.distinct(col(TaskStatusChange.message_key))))
+        .join(EmailTask, col(EmailTask.message_key) == col(TaskStatusChange.message_key))
+        .where(TaskStatusChange.status == TaskStatus.HANDOFF.value)
+        .where(_in_window(since, until))
+        .group_by(reason)
+    )
+    return {str(k): int(n) for k, n in (await session.exec(stmt)).all()}
+
+
+async def first_response_percentiles(
+    session: AsyncSession, since: datetime, until: datetime
+) -> Percentiles:
+    seconds = cast(
+        func.extract("epoch", col(EmailTask.first_replied_at) - col(EmailTask.received_at)),
+        Float,
+    )
+    stmt = (
+        select(
+            func.count(),
+            func.percentile_cont(0.5).within_group(seconds),
+            func.percentile_cont(0.9).within_group(seconds),
+        )
+        .where(_in_window(since, until))
+        .where(col(EmailTask.first_replied_at).is_not(None))
+        .where(col(EmailTask.received_at).is_not(None))
+    )
+    count, p50, p90 = (await session.exec(stmt)).one()
+    return Percentiles(
+        int(count), float(p50) if p50 is not None else None, float(p90) if p90 is not None else None
+    )
+
+
+async def llm_by_day(session: AsyncSession, since: datetime, until: datetime) -> list[LlmDayRow]:
+    """Per UTC day: LLM calls (each task's attempts, at least one), tokens and cost."""
+    day = cast(func.timezone("UTC", col(EmailTask.created_at)), Date)
+    # sqlmodel's select() is typed for at most four columns; the fifth is added untyped.
+    stmt = typing.cast(
+        "Select[date, int, int, int, Decimal]",
+        select(
+            day,
+            func.sum(func.greatest(col(EmailTask.attempts), 1)),
+            func.sum(col(EmailTask.prompt_tokens)),
+            func.sum(col(EmailTask.completion_tokens)),
+        ).add_columns(func.sum(func.coalesce(col(EmailTask.cost_usd), 0))),
+    )
+    stmt = (
+        stmt.where(_in_window(since, until))
+        .where(col(EmailTask.model).is_not(None))
+        .group_by(day)
+        .order_by(day)
+    )
+    return [
+        LlmDayRow(d, int(r), int(p), int(c), Decimal(cost))
+        for d, r, p, c, cost in (await session.exec(stmt)).all()
+    ]
+
+
+async def dead_letter_figures(
+    session: AsyncSession, since: datetime, until: datetime
+) -> DeadLetterFigures:
+    created = col(DeadLetterRecord.created_at)
+    is_open = col(DeadLetterRecord.reprocessed_at).is_(None)
+    stmt = select(
+        func.count().filter(is_open),
+        func.count().filter(and_(created >= since, created < until)),
+        func.min(created).filter(is_open),
+    ).select_from(DeadLetterRecord)
+    open_count, in_window, oldest = (await session.exec(stmt)).one()
+    return DeadLetterFigures(int(open_count), int(in_window), oldest)

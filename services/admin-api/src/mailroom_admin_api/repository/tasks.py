@@ -1,0 +1,88 @@
+"""Reads of ``email_tasks``, ``task_status_changes`` and ``send_ledger``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mailroom_admin_api.filters import TaskFilter
+from mailroom_admin_api.pagination import Cursor
+from mailroom_admin_api.repository._keyset import after_cursor
+from mailroom_common.db.models import EmailTask, SendLedger, TaskStatusChange
+
+__all__ = [
+    "deliveries",
+    "get_by_message_key",
+    "get_task",
+    "list_tasks",
+    "sent_reply_exists",
+    "status_changes",
+]
+
+
+async def list_tasks(
+    session: AsyncSession, flt: TaskFilter, cursor: Cursor | None, limit: int
+) -> Sequence[EmailTask]:
+    created = col(EmailTask.created_at)
+    stmt = select(EmailTask)
+    if flt.statuses:
+        stmt = stmt.where(col(EmailTask.status).in_(flt.statuses))
+    if flt.route is not None:
+        stmt = stmt.where(EmailTask.route == flt.route)
+    if flt.sender is not None:
+        stmt = stmt.where(func.lower(EmailTask.from_address) == flt.sender.lower())
+    if flt.since is not None:
+        stmt = stmt.where(created >= flt.since)
+    if flt.until is not None:
+        stmt = stmt.where(created < flt.until)
+    if cursor is not None:
+        stmt = stmt.where(after_cursor(created, col(EmailTask.id), cursor))
+    stmt = stmt.order_by(created.desc(), col(EmailTask.id).desc()).limit(limit)
+    return (await session.exec(stmt)).all()
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> EmailTask | None:
+    return await session.get(EmailTask, task_id)
+
+
+async def get_by_message_key(session: AsyncSession, message_key: str) -> EmailTask | None:
+    stmt = select(EmailTask).where(EmailTask.message_key == message_key)
+    return (await session.exec(stmt)).first()
+
+
+async def status_changes(session: AsyncSession, message_key: str) -> Sequence[TaskStatusChange]:
+    stmt = (
+        select(TaskStatusChange)
+        .where(TaskStatusChange.message_key == message_key)
+        .order_by(col(TaskStatusChange.occurred_at), col(TaskStatusChange.id))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def deliveries(session: AsyncSession, message_key: str) -> Sequence[SendLedger]:
+    stmt = (
+        select(SendLedger)
+        .where(SendLedger.message_key == message_key)
+        .order_by(col(SendLedger.created_at))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def sent_reply_exists(session: AsyncSession, message_key: str) -> bool:
+    """True when the ledger says the customer already got the reply.
+
+    Checked besides the task's status because the status is a projection that may lag
+    behind the ledger the sender writes first.
+    """
+    stmt = (
+        select(func.count())
+        .select_from(SendLedger)
+        .where(SendLedger.message_key == message_key)
+        .where(SendLedger.kind == "reply")
+        .where(SendLedger.state == "sent")
+    )
+    return bool((await session.exec(stmt)).one())

@@ -1,0 +1,1 @@
+"""HTTP routes: parse parameters, call a service, return its body."""

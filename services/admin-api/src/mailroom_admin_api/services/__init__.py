@@ -1,0 +1,1 @@
+"""Use cases: turn requests into repository calls, events and response bodies."""

@@ -1,0 +1,64 @@
+"""``GET /v1/stats``: the figures an operator checks first, over one window."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from mailroom_admin_api.repository import stats as stats_repo
+from mailroom_admin_api.schemas import DeadLetterStats, FirstResponse, LlmDay, StatsOut
+
+__all__ = ["compute_stats", "ratio"]
+
+
+def ratio(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded for display; None when there is nothing to divide."""
+    if whole <= 0:
+        return None
+    return round(part / whole, 4)
+
+
+async def compute_stats(
+    session: AsyncSession, window_label: str, window: timedelta, now: datetime
+) -> StatsOut:
+    since = now - window
+    by_status = await stats_repo.counts_by(session, "status", since, now)
+    by_route = await stats_repo.counts_by(session, "route", since, now)
+    automation = await stats_repo.automation_counts(session, since, now)
+    handoffs = await stats_repo.handoffs_by_reason(session, since, now)
+    first = await stats_repo.first_response_percentiles(session, since, now)
+    days = await stats_repo.llm_by_day(session, since, now)
+    letters = await stats_repo.dead_letter_figures(session, since, now)
+    oldest_age = (
+        max((now - letters.oldest_open_at).total_seconds(), 0.0)
+        if letters.oldest_open_at is not None
+        else None
+    )
+    return StatsOut(
+        window=window_label,
+        since=since,
+        until=now,
+        tasks=sum(by_status.values()),
+        by_status=by_status,
+        by_route=by_route,
+        automation_rate=ratio(automation.automated, automation.answerable),
+        faq_share=ratio(automation.automated_faq, automation.automated),
+        handoffs_by_reason=handoffs,
+        first_response=FirstResponse(
+            count=first.count, p50_seconds=first.p50, p90_seconds=first.p90
+        ),
+        llm_by_day=[
+            LlmDay(
+                day=d.day,
+                requests=d.requests,
+                prompt_tokens=d.prompt_tokens,
+                completion_tokens=d.completion_tokens,
+                cost_usd=float(d.cost_usd),
+            )
+            for d in days
+        ],
+        dead_letters=DeadLetterStats(
+            open=letters.open, in_window=letters.in_window, oldest_open_age_seconds=oldest_age
+        ),
+    )

@@ -1,0 +1,87 @@
+"""GET /v1/tasks/{id}: everything about one task."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+async def test_detail_has_history_errors_cost_and_trace_link(
+    api: Any, seeder: Any, tools: Any
+) -> None:
+    day = tools.unique_day()
+    trace_id = uuid.uuid4().hex
+    task = seeder.task(
+        1,
+        created_at=day,
+        status="sent",
+        route="llm",
+        intent="order_status",
+        attempts=2,
+        last_error="RateLimitError: 429",
+        reply_text="Hola, tu pedido sale mañana.",
+        model="llama-3.1-8b-instant",
+        prompt_tokens=812,
+        completion_tokens=95,
+        cost_usd=Decimal("0.000123"),
+        trace_id=trace_id,
+        first_replied_at=day + timedelta(seconds=42),
+    )
+    changes = [
+        seeder.change(1, "received", day, service="sender-projector"),
+        seeder.change(1, "retrying", day + timedelta(seconds=5), reason="rate limited"),
+        seeder.change(1, "replied", day + timedelta(seconds=40)),
+        seeder.change(1, "sent", day + timedelta(seconds=42)),
+    ]
+    letter = seeder.dead_letter(1, created_at=day + timedelta(seconds=30))
+    await seeder.add(task, *changes, letter, seeder.ledger(1))
+
+    response = await api.client.get(f"/v1/tasks/{task.id}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["id"] == str(task.id)
+    assert body["email"]["from_address"] == task.from_address
+    assert body["email"]["subject"] == "subject 1"
+    assert body["email"]["text"] == "hola 1"  # from the dead letter's original
+    assert body["reply"]["text"] == "Hola, tu pedido sale mañana."
+    assert body["reply"]["model"] == "llama-3.1-8b-instant"
+    assert [c["status"] for c in body["status_changes"]] == [
+        "received",
+        "retrying",
+        "replied",
+        "sent",
+    ]
+    assert body["status_changes"][1]["reason"] == "rate limited"
+    assert body["attempts"] == 2
+    assert body["errors"][0] == "RateLimitError: 429"
+    assert "provider kept failing" in body["errors"][1]
+    assert body["usage"] == {"prompt_tokens": 812, "completion_tokens": 95, "cost_usd": 0.000123}
+    assert body["trace"] == {
+        "trace_id": trace_id,
+        "url": f"http://127.0.0.1:16686/trace/{trace_id}",
+    }
+    assert [d["id"] for d in body["dead_letters"]] == [str(letter.id)]
+    assert [(d["kind"], d["state"]) for d in body["deliveries"]] == [("reply", "sent")]
+
+
+async def test_missing_task_is_a_404_problem(api: Any) -> None:
+    missing = uuid.uuid4()
+    response = await api.client.get(f"/v1/tasks/{missing}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "/problems/task-not-found"
+    assert str(missing) in body["detail"]
+    assert body["instance"] == f"/v1/tasks/{missing}"
+
+
+async def test_non_uuid_id_is_a_422_problem(api: Any) -> None:
+    response = await api.client.get("/v1/tasks/not-a-uuid")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["path", "task_id"]
