@@ -1,0 +1,216 @@
+"""Wiring: settings → engine, Kafka clients, SMTP, handler, runners, health server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
+from mailroom_common.db.session import make_engine
+from mailroom_common.kafka import make_consumer, make_producer
+from mailroom_common.logging import get_logger
+from mailroom_common.topics import ALERTS, DEAD_LETTER, INBOUND, OUTBOUND, STATUS, TRANSACTIONAL
+
+from .guards import GuardLimits
+from .handler import HandlerConfig, MessageHandler
+from .health import HealthServer
+from .ledger import Ledger
+from .message import Identity
+from .metrics import SenderMetrics
+from .projector import Projector, ProjectorRunner
+from .publisher import KafkaPublisher
+from .runner import SenderRunner
+from .sentbox import SentFolder, SentFolderConfig
+from .settings import SenderSettings
+from .smtp import SmtpConfig
+from .transactional import TemplateRenderer
+
+__all__ = ["Settings", "run", "smtp_config_from"]
+
+log = get_logger(__name__)
+
+
+class Settings:
+    """Everything the service reads from the environment, loaded once in the entrypoint."""
+
+    def __init__(
+        self,
+        sender: SenderSettings,
+        common: CommonSettings,
+        kafka: KafkaSettings,
+        database: DatabaseSettings,
+    ) -> None:
+        self.sender, self.common, self.kafka, self.database = sender, common, kafka, database
+
+
+def smtp_config_from(s: SenderSettings) -> SmtpConfig:
+    return SmtpConfig(
+        host=s.smtp_host,
+        port=s.smtp_port,
+        security=s.smtp_security,
+        username=s.smtp_user or None,
+        password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+        verify_tls=s.smtp_tls_verify,
+        connect_timeout_s=s.smtp_connect_timeout_s,
+        command_timeout_s=s.smtp_command_timeout_s,
+        reuse=s.smtp_reuse_connection,
+        max_messages_per_connection=s.smtp_max_messages_per_connection,
+    )
+
+
+def _sent_folder(s: SenderSettings) -> SentFolder | None:
+    if not (s.sent_check_enabled or s.save_sent_to_imap):
+        return None
+    user = s.sent_check_user or s.smtp_user
+    password = s.sent_check_password or s.smtp_password
+    if not user or password is None:
+        raise ValueError("the Sent-folder check needs SENDER_SENT_CHECK_USER/PASSWORD")
+    return SentFolder(
+        SentFolderConfig(
+            host=s.sent_check_host,
+            port=s.sent_check_port,
+            security=s.sent_check_security,
+            username=user,
+            password=password.get_secret_value(),
+            folder=s.sent_check_folder,
+            verify_tls=s.sent_check_tls_verify,
+            timeout_s=s.sent_check_timeout_s,
+        )
+    )
+
+
+async def _run_sender(
+    cfg: Settings,
+    engine: object,
+    metrics: SenderMetrics,
+    stop: asyncio.Event,
+    ready: dict[str, Callable[[], bool]],
+) -> None:
+    s, common, kafka = cfg.sender, cfg.common, cfg.kafka
+    from_address = s.from_address or s.smtp_user or common.shop_address
+    identity = Identity(
+        from_address=from_address,
+        display_name=s.display_name or common.shop_name,
+        domain=common.shop_domain,
+        reply_to=s.reply_to,
+    )
+    ledger = Ledger(
+        engine,  # type: ignore[arg-type]
+        GuardLimits(s.max_replies_per_recipient, s.max_replies_per_thread, s.guard_window_s),
+        frozenset({from_address, common.shop_address}),
+    )
+    producer = make_producer(kafka, "mailroom-sender")
+    extra: dict[str, object] = {"session_timeout_ms": s.session_timeout_ms}
+    if s.instance_id:
+        extra["group_instance_id"] = s.instance_id
+    consumer = make_consumer(kafka, "mailroom-sender", s.group_id, **extra)
+    await producer.start()
+    try:
+        await consumer.start()
+        try:
+            publisher = KafkaPublisher(producer, kafka)
+            handler = MessageHandler(
+                config=HandlerConfig(
+                    identity=identity,
+                    shop_name=common.shop_name,
+                    envelope_from=from_address,
+                    retry_base_s=s.retry_base_s,
+                    retry_max_s=s.retry_max_s,
+                    retry_jitter=s.retry_jitter,
+                    max_attempts=s.max_attempts,
+                    save_sent=s.save_sent_to_imap,
+                    sent_check=s.sent_check_enabled,
+                    sent_check_authoritative=s.sent_check_authoritative,
+                ),
+                ledger=ledger,
+                publisher=publisher,
+                renderer=TemplateRenderer(),
+                metrics=metrics,
+                sent_folder=_sent_folder(s),
+            )
+            runner = SenderRunner(
+                consumer=consumer,
+                publisher=publisher,
+                handler=handler,
+                ledger=ledger,
+                smtp_config=smtp_config_from(s),
+                concurrency=s.concurrency,
+                max_in_flight=s.max_in_flight,
+                commit_interval_s=s.commit_interval_s,
+                stale_sending_after_s=s.stale_sending_after_s,
+                topic_names=(kafka.topic(OUTBOUND), kafka.topic(TRANSACTIONAL)),
+            )
+            ready["sender"] = lambda: runner.ready
+            log.info("sender.started", smtp=f"{s.smtp_host}:{s.smtp_port}", workers=s.concurrency)
+            await runner.run(stop)
+        finally:
+            await consumer.stop()
+    finally:
+        await producer.stop()
+
+
+async def _run_projector(
+    cfg: Settings,
+    engine: object,
+    metrics: SenderMetrics,
+    stop: asyncio.Event,
+    ready: dict[str, Callable[[], bool]],
+) -> None:
+    kafka = cfg.kafka
+    consumer = make_consumer(kafka, "mailroom-projector", cfg.sender.projector_group_id)
+    await consumer.start()
+    try:
+        runner = ProjectorRunner(
+            consumer,
+            Projector(engine),  # type: ignore[arg-type]
+            metrics,
+            [kafka.topic(t) for t in (INBOUND, STATUS, DEAD_LETTER, ALERTS)],
+        )
+        ready["projector"] = lambda: runner.ready
+        log.info("projector.started")
+        await runner.run(stop)
+    finally:
+        await consumer.stop()
+
+
+async def run(cfg: Settings, mode: str, stop: asyncio.Event | None = None) -> None:
+    """Run the sender, the projector or both until SIGTERM/SIGINT (or ``stop`` is set)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+    metrics = SenderMetrics.create()
+    ready: dict[str, Callable[[], bool]] = {}
+    wanted = {"send": ["sender"], "project": ["projector"], "all": ["sender", "projector"]}[mode]
+    health = HealthServer(
+        cfg.sender.health_host,
+        cfg.sender.health_port,
+        metrics.registry,
+        lambda: len(ready) == len(wanted) and all(f() for f in ready.values()),
+    )
+    engine = make_engine(cfg.database)
+    await health.start()
+    try:
+        parts: list[Callable[..., Coroutine[Any, Any, None]]] = []
+        if "sender" in wanted:
+            parts.append(_run_sender)
+        if "projector" in wanted:
+            parts.append(_run_projector)
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(p(cfg, engine, metrics, stop, ready)) for p in parts
+        ]
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        del done
+    finally:
+        await health.stop()
+        await engine.dispose()

@@ -1,0 +1,73 @@
+"""Prometheus metrics of the sender and projector, in a registry made at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["SenderMetrics"]
+
+
+@dataclass(frozen=True, slots=True)
+class SenderMetrics:
+    registry: CollectorRegistry
+    sent: Counter
+    failed: Counter
+    guarded: Counter
+    uncertain: Counter
+    retried: Counter
+    skipped: Counter
+    send_seconds: Histogram
+    projected: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> SenderMetrics:
+        reg = registry or CollectorRegistry()
+        return cls(
+            registry=reg,
+            sent=Counter(
+                "mailroom_sender_sent", "Messages accepted by SMTP.", ["kind"], registry=reg
+            ),
+            failed=Counter(
+                "mailroom_sender_failed",
+                "Messages rejected for good (5xx, bad request).",
+                ["kind"],
+                registry=reg,
+            ),
+            guarded=Counter(
+                "mailroom_sender_guarded",
+                "Messages stopped by a loop guard.",
+                ["kind"],
+                registry=reg,
+            ),
+            uncertain=Counter(
+                "mailroom_sender_uncertain",
+                "Messages that may or may not have been sent.",
+                ["kind"],
+                registry=reg,
+            ),
+            retried=Counter(
+                "mailroom_sender_retries",
+                "Temporary SMTP failures scheduled for retry.",
+                ["kind"],
+                registry=reg,
+            ),
+            skipped=Counter(
+                "mailroom_sender_duplicates_skipped",
+                "Redelivered records already handled.",
+                ["kind"],
+                registry=reg,
+            ),
+            send_seconds=Histogram(
+                "mailroom_sender_smtp_seconds",
+                "SMTP transaction duration.",
+                registry=reg,
+            ),
+            projected=Counter(
+                "mailroom_projector_events",
+                "Events applied by the projector.",
+                ["event_type", "outcome"],
+                registry=reg,
+            ),
+        )

@@ -1,0 +1,111 @@
+"""Events the sender emits about a message, built without I/O.
+
+Event ids are derived from (message key, kind, what happened), so when a record is
+processed again after a crash the repeated StatusChanged/DeadLetter carries the same id
+and the projector applies it once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from mailroom_common.events import (
+    AlertEvent,
+    AlertSeverity,
+    DeadLetterEvent,
+    OutboundEmail,
+    StatusChanged,
+    TaskStatus,
+)
+
+__all__ = ["PRODUCER", "alert", "dead_letter", "event_id_for", "status_changed"]
+
+PRODUCER = "sender"
+_NAMESPACE = uuid.UUID("6f1c1d8e-5d0b-4f7e-9a53-3f1f0b7c2a10")
+
+
+def event_id_for(message_key: str, kind: str, what: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"{message_key}\x00{kind}\x00{what}")
+
+
+def status_changed(
+    message_key: str,
+    kind: str,
+    status: TaskStatus,
+    *,
+    reason: str,
+    trace_id: str | None,
+    out: OutboundEmail | None = None,
+    attempts: int | None = None,
+    error: str | None = None,
+) -> StatusChanged:
+    """A status for the task; ``out`` (when known) adds what the responder decided."""
+    return StatusChanged(
+        event_id=event_id_for(message_key, kind, f"status:{status.value}"),
+        producer=PRODUCER,
+        message_key=message_key,
+        status=status,
+        reason=reason,
+        route=out.route if out else None,
+        intent=out.intent if out else None,
+        attempts=attempts,
+        error=error,
+        # The text that went out is what an operator wants to read next to the task.
+        reply_text=out.body_text if out and status == TaskStatus.SENT else None,
+        model=out.model if out else None,
+        prompt_tokens=out.prompt_tokens if out else None,
+        completion_tokens=out.completion_tokens if out else None,
+        cost_usd=out.cost_usd if out else None,
+        trace_id=trace_id,
+    )
+
+
+def dead_letter(
+    *,
+    message_key: str,
+    kind: str,
+    stage: str,
+    error_class: str,
+    error_message: str,
+    attempts: int,
+    first_failure_at: datetime,
+    last_failure_at: datetime,
+    original: dict[str, Any],
+    original_topic: str,
+) -> DeadLetterEvent:
+    return DeadLetterEvent(
+        event_id=event_id_for(message_key, kind, "dead_letter"),
+        producer=PRODUCER,
+        message_key=message_key,
+        stage=stage,
+        error_class=error_class,
+        error_message=error_message,
+        attempts=attempts,
+        first_failure_at=first_failure_at,
+        last_failure_at=last_failure_at,
+        original=original,
+        original_topic=original_topic,
+    )
+
+
+def alert(
+    *,
+    kind: str,
+    message: str,
+    message_key: str | None,
+    severity: AlertSeverity = AlertSeverity.WARNING,
+    details: dict[str, Any] | None = None,
+    dedup: str | None = None,
+) -> AlertEvent:
+    event_id = event_id_for(message_key or "", kind, f"alert:{dedup}") if dedup else uuid.uuid4()
+    return AlertEvent(
+        event_id=event_id,
+        producer=PRODUCER,
+        kind=kind,
+        severity=severity,
+        message=message,
+        message_key=message_key,
+        details=details or {},
+    )

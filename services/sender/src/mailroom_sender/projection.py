@@ -1,0 +1,206 @@
+"""Apply one event to an email task row: pure, so order and duplicates can be tested.
+
+Events reach the projector twice (redelivery) and out of order (different topics and
+partitions, retries). The rules that make the final row independent of arrival order:
+
+* **Status**: an event replaces the row's status only if its ordering key
+  ``(occurred_at, rank, status, reason)`` is greater than the row's. Time decides first, so
+  a reprocessed task can move from ``dead_letter`` back to ``processing``; the rank breaks
+  ties (a ``sent`` and a ``processing`` stamped in the same microsecond → ``sent``), and the
+  last two make the comparison total, hence the result the maximum over all events
+  whatever the order. A late ``processing`` therefore never overwrites ``sent``.
+* **History**: every event with a status appends one ``task_status_changes`` row (unique
+  by event id), winner or not, so "when and why" is complete.
+* **Descriptive fields** (route, intent, model, reply text, trace id, last error): set by
+  the event that wins the status, otherwise only filled when still empty.
+* **Counters**: attempts and token/cost figures keep the maximum seen;
+  ``first_replied_at`` keeps the earliest reply/sent time.
+* **Inbound facts** (sender, subject, mailbox, received time, thread) are filled once.
+
+Duplicate events are filtered before this function by ``processed_events``; applying the
+same event twice here is harmless anyway (same key → not greater → no change).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+
+from mailroom_common.events import (
+    DeadLetterEvent,
+    Disposition,
+    InboundEmail,
+    StatusChanged,
+    TaskStatus,
+)
+
+__all__ = ["RANK", "HistoryEntry", "TaskRow", "affects_task", "apply_event", "empty_row"]
+
+RANK: dict[str, int] = {
+    TaskStatus.RECEIVED: 0,
+    TaskStatus.PROCESSING: 1,
+    TaskStatus.RETRYING: 1,
+    TaskStatus.REPLIED: 2,
+    TaskStatus.IGNORED: 3,
+    TaskStatus.REJECTED: 3,
+    TaskStatus.HANDOFF: 3,
+    TaskStatus.DEAD_LETTER: 3,
+    TaskStatus.SENT: 4,
+    TaskStatus.SEND_FAILED: 4,
+    TaskStatus.UNCERTAIN: 4,
+}
+_REPLIED = frozenset({TaskStatus.REPLIED, TaskStatus.SENT})
+# Stages whose dead letter ends the task; the sender reports its own failures as SEND_FAILED.
+_TASK_ENDING_DEAD_LETTER_STAGES = frozenset({"ingest", "responder"})
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    message_key: str
+    status: str = TaskStatus.RECEIVED.value
+    status_reason: str | None = None
+    status_at: datetime | None = None  # None: no event applied yet (placeholder row)
+    thread_key: str | None = None
+    mailbox: str | None = None
+    from_address: str | None = None
+    subject: str | None = None
+    received_at: datetime | None = None
+    route: str | None = None
+    intent: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    reply_text: str | None = None
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    trace_id: str | None = None
+    first_replied_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    event_id: uuid.UUID
+    message_key: str
+    status: str
+    reason: str | None
+    service: str | None
+    trace_id: str | None
+    occurred_at: datetime
+
+
+def empty_row(message_key: str) -> TaskRow:
+    return TaskRow(message_key=message_key)
+
+
+def _key(at: datetime | None, status: str, reason: str | None) -> tuple[datetime, int, str, str]:
+    assert at is not None
+    return (at, RANK.get(status, 0), status, reason or "")
+
+
+def _fill(current: str | None, new: str | None, *, wins: bool) -> str | None:
+    if new is None:
+        return current
+    return new if wins or current is None else current
+
+
+def _with_status(
+    row: TaskRow, status: str, reason: str | None, at: datetime
+) -> tuple[TaskRow, bool]:
+    wins = row.status_at is None or _key(at, status, reason) > _key(
+        row.status_at, row.status, row.status_reason
+    )
+    if wins:
+        row = replace(row, status=status, status_reason=reason, status_at=at)
+    return row, wins
+
+
+def _inbound(row: TaskRow, ev: InboundEmail) -> tuple[TaskRow, HistoryEntry]:
+    if ev.disposition is Disposition.ANSWERABLE:
+        status, reason = TaskStatus.RECEIVED.value, None
+    elif ev.disposition is Disposition.IGNORED:
+        status, reason = TaskStatus.IGNORED.value, ev.screen_reason
+    else:
+        status, reason = TaskStatus.REJECTED.value, ev.screen_reason
+    row, _ = _with_status(row, status, reason, ev.occurred_at)
+    row = replace(
+        row,
+        thread_key=row.thread_key or ev.thread_key,
+        mailbox=row.mailbox or ev.mailbox,
+        from_address=row.from_address or ev.from_address,
+        subject=row.subject if row.subject is not None else ev.subject,
+        received_at=row.received_at or ev.received_at,
+    )
+    entry = HistoryEntry(
+        ev.event_id, ev.message_key, status, reason, ev.producer, None, ev.occurred_at
+    )
+    return row, entry
+
+
+def _status(row: TaskRow, ev: StatusChanged) -> tuple[TaskRow, HistoryEntry]:
+    status = ev.status.value
+    row, wins = _with_status(row, status, ev.reason, ev.occurred_at)
+    first_replied = row.first_replied_at
+    if ev.status in _REPLIED and (first_replied is None or ev.occurred_at < first_replied):
+        first_replied = ev.occurred_at
+    row = replace(
+        row,
+        route=_fill(row.route, ev.route.value if ev.route else None, wins=wins),
+        intent=_fill(row.intent, ev.intent, wins=wins),
+        model=_fill(row.model, ev.model, wins=wins),
+        reply_text=_fill(row.reply_text, ev.reply_text, wins=wins),
+        trace_id=_fill(row.trace_id, ev.trace_id, wins=wins),
+        last_error=_fill(row.last_error, ev.error, wins=wins),
+        attempts=max(row.attempts, ev.attempts or 0),
+        prompt_tokens=max(row.prompt_tokens, ev.prompt_tokens or 0),
+        completion_tokens=max(row.completion_tokens, ev.completion_tokens or 0),
+        cost_usd=max(row.cost_usd, Decimal(str(ev.cost_usd)) if ev.cost_usd else Decimal(0)),
+        first_replied_at=first_replied,
+        from_address=row.from_address or ev.from_address,
+        subject=row.subject if row.subject is not None else ev.subject,
+        mailbox=row.mailbox or ev.mailbox,
+        received_at=row.received_at or ev.received_at,
+    )
+    entry = HistoryEntry(
+        ev.event_id, ev.message_key, status, ev.reason, ev.producer, ev.trace_id, ev.occurred_at
+    )
+    return row, entry
+
+
+def _dead_letter(row: TaskRow, ev: DeadLetterEvent) -> tuple[TaskRow, HistoryEntry]:
+    status = TaskStatus.DEAD_LETTER.value
+    reason = f"{ev.stage}: {ev.error_class}: {ev.error_message}"[:2000]
+    row, wins = _with_status(row, status, reason, ev.occurred_at)
+    row = replace(
+        row,
+        last_error=_fill(row.last_error, ev.error_message, wins=wins),
+        attempts=max(row.attempts, ev.attempts),
+    )
+    entry = HistoryEntry(
+        ev.event_id, ev.message_key, status, reason, ev.producer, None, ev.occurred_at
+    )
+    return row, entry
+
+
+def affects_task(event: object) -> bool:
+    """Whether the event changes an email task row (others only fill their own tables)."""
+    if isinstance(event, InboundEmail | StatusChanged):
+        return True
+    return isinstance(event, DeadLetterEvent) and event.stage in _TASK_ENDING_DEAD_LETTER_STAGES
+
+
+def apply_event(
+    row: TaskRow | None, event: InboundEmail | StatusChanged | DeadLetterEvent
+) -> tuple[TaskRow, HistoryEntry | None]:
+    """The row after ``event`` and the history entry it adds (None: no task change)."""
+    current = row or empty_row(event.message_key)
+    if isinstance(event, InboundEmail):
+        return _inbound(current, event)
+    if isinstance(event, StatusChanged):
+        return _status(current, event)
+    if event.stage in _TASK_ENDING_DEAD_LETTER_STAGES:
+        return _dead_letter(current, event)
+    # Sender/transactional dead letters: the sender reports the task status itself.
+    return current, None

@@ -1,0 +1,201 @@
+"""The projector writes the same rows whatever the order and however often events come."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mailroom_common.events import (
+    AlertEvent,
+    DeadLetterEvent,
+    InboundEmail,
+    Route,
+    StatusChanged,
+    TaskStatus,
+)
+from mailroom_common.topics import ALERTS, DEAD_LETTER, INBOUND, STATUS
+from mailroom_sender.projector import Projector
+
+from .conftest import Bus, eventually, make_settings, running
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def lifecycle(key: str) -> list[Any]:
+    thread = f"thread-{key}"
+    return [
+        InboundEmail(
+            message_key=key,
+            thread_key=thread,
+            mailbox="shop@mailroom.test",
+            from_address="ana@cliente.com",
+            subject="¿Talle M?",
+            occurred_at=at(0),
+            received_at=at(-1),
+            producer="ingest",
+        ),
+        StatusChanged(
+            message_key=key, status=TaskStatus.PROCESSING, occurred_at=at(1), producer="responder"
+        ),
+        StatusChanged(
+            message_key=key,
+            status=TaskStatus.RETRYING,
+            reason="429",
+            attempts=1,
+            error="rate limited",
+            occurred_at=at(2),
+            producer="responder",
+        ),
+        StatusChanged(
+            message_key=key,
+            status=TaskStatus.REPLIED,
+            route=Route.LLM,
+            intent="sizes",
+            attempts=2,
+            reply_text="Hola",
+            prompt_tokens=100,
+            completion_tokens=20,
+            cost_usd=0.001,
+            trace_id="a" * 32,
+            occurred_at=at(3),
+            producer="responder",
+        ),
+        StatusChanged(
+            message_key=key,
+            status=TaskStatus.SENT,
+            reason="accepted: 250 OK",
+            occurred_at=at(4),
+            producer="sender",
+        ),
+        AlertEvent(kind="test", message="hello", message_key=key, occurred_at=at(5)),
+        DeadLetterEvent(
+            message_key=key,
+            stage="sender",
+            error_class="X",
+            error_message="y",
+            attempts=1,
+            first_failure_at=at(5),
+            last_failure_at=at(5),
+            original={},
+            original_topic="mail.outbound",
+            occurred_at=at(5),
+        ),
+    ]
+
+
+async def snapshot(engine: AsyncEngine, key: str) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        task = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT status, status_reason, status_at, route, intent, attempts,"
+                        " last_error,"
+                        " reply_text, prompt_tokens, completion_tokens, cost_usd, trace_id,"
+                        " first_replied_at, from_address, subject, thread_key, received_at"
+                        " FROM email_tasks WHERE message_key = :k"
+                    ),
+                    {"k": key},
+                )
+            )
+            .one()
+            ._asdict()
+        )
+        history = sorted(
+            tuple(r)
+            for r in await conn.execute(
+                text(
+                    "SELECT event_id, status, reason, occurred_at FROM task_status_changes"
+                    " WHERE message_key = :k"
+                ),
+                {"k": key},
+            )
+        )
+        dead = (
+            await conn.execute(
+                text("SELECT count(*) FROM dead_letters WHERE message_key = :k"), {"k": key}
+            )
+        ).scalar_one()
+        alerts = (
+            await conn.execute(
+                text("SELECT count(*) FROM alerts WHERE message_key = :k"), {"k": key}
+            )
+        ).scalar_one()
+    return {"task": task, "history": history, "dead": dead, "alerts": alerts}
+
+
+async def test_same_events_twice_and_shuffled_give_the_same_rows(db_engine: AsyncEngine) -> None:
+    rng = random.Random(3)
+    base_key = f"<proj-{uuid.uuid4().hex[:8]}@cliente.com>"
+    events = lifecycle(base_key)
+    # Reference: in order, once, by one projector.
+    await _apply_all(Projector(db_engine, consumer_name="ref"), events)
+    expected = await snapshot(db_engine, base_key)
+    assert expected["task"]["status"] == "sent"
+    assert expected["task"]["route"] == "llm"
+    assert expected["task"]["attempts"] == 2
+    assert expected["task"]["first_replied_at"] == at(3)
+    assert len(expected["history"]) == 5
+    assert expected["dead"] == 1
+    assert expected["alerts"] == 1
+    for trial in range(5):
+        key = f"{base_key}-{trial}"
+        evs = [e.model_copy(update={"message_key": key, "event_id": uuid.uuid4()}) for e in events]
+        batch = evs + evs
+        rng.shuffle(batch)
+        await _apply_all(Projector(db_engine, consumer_name=f"trial-{trial}"), batch)
+        got = await snapshot(db_engine, key)
+        assert got["task"] == expected["task"]
+        assert sorted(h[1:] for h in got["history"]) == sorted(h[1:] for h in expected["history"])
+        assert (got["dead"], got["alerts"]) == (1, 1)
+
+
+async def _apply_all(projector: Projector, events: list[Any]) -> None:
+    for ev in events:
+        await projector.apply(ev)
+
+
+async def test_projector_consumes_the_topics(
+    bus: Bus, database_url: str, db_engine: AsyncEngine
+) -> None:
+    key = f"<projk-{uuid.uuid4().hex[:8]}@cliente.com>"
+    events = lifecycle(key)
+    cfg = make_settings(bus.kafka, database_url, 1)
+    topic_of = {
+        InboundEmail: INBOUND,
+        StatusChanged: STATUS,
+        AlertEvent: ALERTS,
+        DeadLetterEvent: DEAD_LETTER,
+    }
+    async with running(cfg, "project"):
+        for ev in reversed(events + events):
+            await bus.publish(topic_of[type(ev)], ev, key=key)
+
+        async def done() -> bool:
+            try:
+                snap = await snapshot(db_engine, key)
+            except Exception:
+                return False
+            return (
+                snap["task"]["status"] == "sent"
+                and len(snap["history"]) == 5
+                and snap["alerts"] == 1
+            )
+
+        await eventually(done, timeout_s=30)
+    snap = await snapshot(db_engine, key)
+    assert snap["task"]["from_address"] == "ana@cliente.com"
+    assert snap["task"]["reply_text"] == "Hola"
+    assert snap["dead"] == 1

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from mailroom_common.events import (
+    DeadLetterEvent,
+    Disposition,
+    InboundEmail,
+    Route,
+    StatusChanged,
+    TaskStatus,
+)
+from mailroom_sender.projection import HistoryEntry, TaskRow, affects_task, apply_event
+
+T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+KEY = "<q1@cliente.com>"
+Ev = InboundEmail | StatusChanged | DeadLetterEvent
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def inbound(**kw: object) -> InboundEmail:
+    base: dict[str, object] = {
+        "message_key": KEY,
+        "thread_key": "thread-1",
+        "mailbox": "shop@mailroom.test",
+        "from_address": "ana@cliente.com",
+        "subject": "¿Talle M?",
+        "occurred_at": at(0),
+        "received_at": at(-5),
+        "producer": "ingest",
+    }
+    base.update(kw)
+    return InboundEmail(**base)  # type: ignore[arg-type]
+
+
+def status(s: TaskStatus, t: float, **kw: object) -> StatusChanged:
+    return StatusChanged(message_key=KEY, status=s, occurred_at=at(t), **kw)  # type: ignore[arg-type]
+
+
+def lifecycle() -> list[Ev]:
+    return [
+        inbound(),
+        status(TaskStatus.PROCESSING, 1, producer="responder", trace_id="a" * 32),
+        status(TaskStatus.RETRYING, 2, reason="llm 429", attempts=1, error="429"),
+        status(TaskStatus.PROCESSING, 3, attempts=2),
+        status(
+            TaskStatus.REPLIED,
+            4,
+            route=Route.LLM,
+            intent="sizes",
+            attempts=2,
+            reply_text="Hola Ana",
+            prompt_tokens=120,
+            completion_tokens=40,
+            cost_usd=0.0012,
+            model="llama",
+            trace_id="b" * 32,
+        ),
+        status(
+            TaskStatus.SENT,
+            5,
+            reason="accepted: 250 OK",
+            reply_text="Hola Ana",
+            producer="sender",
+            trace_id="c" * 32,
+        ),
+    ]
+
+
+def project(events: list[Ev]) -> tuple[TaskRow | None, dict[uuid.UUID, HistoryEntry]]:
+    row: TaskRow | None = None
+    history: dict[uuid.UUID, HistoryEntry] = {}
+    seen: set[uuid.UUID] = set()
+    for ev in events:
+        # The projector's processed_events table: a repeated event id changes nothing.
+        if ev.event_id in seen:
+            continue
+        seen.add(ev.event_id)
+        row, entry = apply_event(row, ev)
+        if entry is not None:
+            history.setdefault(entry.event_id, entry)
+    return row, history
+
+
+def test_in_order_lifecycle() -> None:
+    row, history = project(lifecycle())
+    assert row is not None
+    assert row.status == "sent"
+    assert row.status_reason == "accepted: 250 OK"
+    assert row.status_at == at(5)
+    assert row.route == "llm"
+    assert row.intent == "sizes"
+    assert row.model == "llama"
+    assert row.attempts == 2
+    assert row.prompt_tokens == 120
+    assert row.completion_tokens == 40
+    assert str(row.cost_usd) == "0.0012"
+    assert row.first_replied_at == at(4)
+    assert row.from_address == "ana@cliente.com"
+    assert row.thread_key == "thread-1"
+    assert row.received_at == at(-5)
+    assert row.trace_id == "c" * 32
+    assert row.last_error == "429"
+    assert len(history) == 6
+
+
+def test_shuffled_and_duplicated_events_give_the_same_rows() -> None:
+    events = lifecycle()
+    expected = project(events)
+    rng = random.Random(7)
+    for _ in range(200):
+        batch = events + rng.sample(events, k=rng.randint(1, len(events)))
+        rng.shuffle(batch)
+        assert project(batch) == expected
+
+
+def test_applying_the_same_event_twice_is_harmless_even_without_dedup() -> None:
+    events = lifecycle()
+    row: TaskRow | None = None
+    for ev in events + events[::-1]:
+        row, _ = apply_event(row, ev)
+    assert row == project(events)[0]
+
+
+def test_late_processing_never_overwrites_sent() -> None:
+    row, _ = apply_event(None, status(TaskStatus.SENT, 5))
+    row, entry = apply_event(row, status(TaskStatus.PROCESSING, 1))
+    assert row.status == "sent"
+    # ...but the late event is still part of the history.
+    assert entry is not None
+    assert entry.status == "processing"
+
+
+def test_same_instant_ties_go_to_the_further_state() -> None:
+    a = status(TaskStatus.PROCESSING, 5)
+    b = status(TaskStatus.SENT, 5)
+    assert project([a, b])[0] == project([b, a])[0]
+    row = project([a, b])[0]
+    assert row is not None
+    assert row.status == "sent"
+
+
+def test_newer_reprocess_can_reopen_a_dead_letter() -> None:
+    row, _ = project(
+        [inbound(), status(TaskStatus.DEAD_LETTER, 3), status(TaskStatus.PROCESSING, 9)]
+    )
+    assert row is not None
+    assert row.status == "processing"
+
+
+def test_ignored_and_rejected_mail_gets_the_screen_reason() -> None:
+    row, entry = apply_event(None, inbound(disposition=Disposition.IGNORED, screen_reason="bounce"))
+    assert row.status == "ignored"
+    assert row.status_reason == "bounce"
+    assert entry is not None
+    assert entry.reason == "bounce"
+    row, _ = apply_event(None, inbound(disposition=Disposition.REJECTED, screen_reason="too big"))
+    assert row.status == "rejected"
+
+
+def test_status_before_its_inbound_keeps_the_newer_status_and_fills_facts() -> None:
+    row, _ = project([status(TaskStatus.REPLIED, 4), inbound()])
+    assert row is not None
+    assert row.status == "replied"
+    assert row.from_address == "ana@cliente.com"
+    assert row.subject == "¿Talle M?"
+
+
+def dead(stage: str, t: float) -> DeadLetterEvent:
+    return DeadLetterEvent(
+        message_key=KEY,
+        stage=stage,
+        error_class="LLMError",
+        error_message="boom",
+        attempts=3,  # type: ignore[arg-type]
+        first_failure_at=at(t),
+        last_failure_at=at(t),
+        original={},
+        original_topic="mail.inbound",
+        occurred_at=at(t),
+    )
+
+
+def test_responder_dead_letter_ends_the_task_but_sender_ones_do_not() -> None:
+    assert affects_task(dead("responder", 3))
+    assert not affects_task(dead("sender", 3))
+    row, entry = project([inbound(), dead("responder", 3)])
+    assert row is not None
+    assert row.status == "dead_letter"
+    assert row.attempts == 3
+    assert row.last_error == "boom"
+    assert any(e.status == "dead_letter" for e in entry.values())
