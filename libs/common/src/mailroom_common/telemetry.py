@@ -3,8 +3,8 @@
 ``setup_telemetry`` installs tracer and meter providers once per process. Exporters follow
 the OpenTelemetry SDK's own environment variables: with ``OTEL_EXPORTER_OTLP_ENDPOINT``
 (or the traces/metrics-specific variant) spans and metrics go out over OTLP/HTTP; with
-``OTEL_SDK_DISABLED=true`` nothing is installed. Prometheus metrics are always available
-through :func:`prometheus_metrics` for a ``/metrics`` endpoint.
+``OTEL_SDK_DISABLED=true`` nothing is exported. Services expose Prometheus metrics on
+their own ``/metrics`` endpoints with ``prometheus_client``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -112,3 +114,16 @@ async def test_ledger_is_unique_per_task_and_kind(db_session: AsyncSession) -> N
     db_session.add(row("<2@shop>"))
     with pytest.raises(IntegrityError, match="uq_send_ledger_task_kind"):
         await db_session.flush()
+
+
+async def test_migrations_match_the_models(db_engine: AsyncEngine) -> None:
+    """A model change without a migration (or the reverse) fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    def diff(sync_conn: Connection) -> list[object]:
+        ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        return list(compare_metadata(ctx, metadata))
+
+    async with db_engine.connect() as conn:
+        assert await conn.run_sync(diff) == []

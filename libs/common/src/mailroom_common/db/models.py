@@ -134,7 +134,12 @@ class SendLedger(SQLModel, table=True):
     """The outbound send ledger: at most one message per (task, kind)."""
 
     __tablename__ = "send_ledger"
-    __table_args__ = (UniqueConstraint("message_key", "kind", name="uq_send_ledger_task_kind"),)
+    __table_args__ = (
+        UniqueConstraint("message_key", "kind", name="uq_send_ledger_task_kind"),
+        # The loop guards count recent sends per recipient and per thread.
+        Index("ix_send_ledger_recipient_updated", "recipient", "updated_at"),
+        Index("ix_send_ledger_thread_updated", "thread_key", "updated_at"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     message_key: str = Field(max_length=998, index=True)
