@@ -149,7 +149,9 @@ class SenderSettings(BaseSettings):
     health_port: int = Field(
         default=8083, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics."
     )
-    health_host: str = Field(default="0.0.0.0", description="Bind address of the health server.")  # noqa: S104
+    health_host: str = Field(
+        default="127.0.0.1", description="Bind address of the health server (0.0.0.0 in pods)."
+    )
     group_id: str = Field(default="mailroom-sender", description="Kafka group of the sender.")
     instance_id: str | None = Field(
         default=None,

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `make up`: the whole system on local defaults, or against the mailbox and Groq key in .env.
+#   1. the local stack (Kafka, PostgreSQL, and — when .env does not point elsewhere — Dovecot,
+#      the SMTP sink and the offline LLM);
+#   2. migrations, topics and the demo catalogue;
+#   3. the four services, each in the background with its log in .stack/logs/;
+#   4. a handful of customer emails dropped into the local mailbox, and what became of each.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+PY="$root/.venv/bin/python"
+stack="$here/stack.sh"
+
+set -a
+# shellcheck disable=SC1091
+source "$here/local.env"
+if [ -f "$root/.env" ]; then
+    # shellcheck disable=SC1091
+    source "$root/.env"
+    using_env=1
+else
+    using_env=0
+fi
+set +a
+
+state="$(readlink -f "$root/.stack" 2>/dev/null || echo "$root/.stack")"
+mkdir -p "$state/run" "$state/logs"
+token_file="$state/run/admin-token"
+if [ -z "${ADMIN_API_TOKEN:-}" ]; then
+    [ -s "$token_file" ] || "$PY" -c 'import secrets; print(secrets.token_hex(24))' >"$token_file"
+    ADMIN_API_TOKEN="$(cat "$token_file")"
+    export ADMIN_API_TOKEN
+fi
+
+components=(kafka postgres)
+local_mail=0
+if [ "${INGEST_IMAP_HOST}" = "127.0.0.1" ]; then components+=(imap); local_mail=1; fi
+if [ "${SENDER_SMTP_HOST}" = "127.0.0.1" ]; then components+=(smtp); fi
+if [ "${GROQ_BASE_URL:-}" = "http://127.0.0.1:28080" ]; then components+=(llm); fi
+bash "$stack" start "${components[@]}"
+
+echo "== database migrations, topics, demo catalogue"
+"$PY" -m mailroom_common migrate
+"$PY" -m mailroom_common create-topics
+"$PY" -m mailroom_common import-catalogue "${MAILROOM_CATALOGUE_FILE:-$here/demo/catalogue.csv}"
+
+start_service() {  # name module [args...]
+    local name=$1; shift
+    local pidfile="$state/run/svc-$name.pid"
+    if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        echo "$name already running (pid $(cat "$pidfile"))"
+        return
+    fi
+    OTEL_SERVICE_NAME="$name" nohup "$PY" -m "$@" >>"$state/logs/$name.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+    echo "$name started (pid $!, log $state/logs/$name.log)"
+}
+
+wait_http() {  # name url
+    local name=$1 url=$2 deadline=$((SECONDS + 90))
+    until "$PY" -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$url" 2>/dev/null; do
+        if [ $SECONDS -ge $deadline ]; then
+            echo "$name did not become healthy at $url; last lines of its log:" >&2
+            tail -n 30 "$state/logs/$name.log" >&2
+            exit 1
+        fi
+        local pidfile="$state/run/svc-$name.pid"
+        if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            echo "$name exited; last lines of its log:" >&2
+            tail -n 30 "$state/logs/$name.log" >&2
+            exit 1
+        fi
+        sleep 1
+    done
+    echo "$name healthy ($url)"
+}
+
+echo "== services"
+start_service sender mailroom_sender
+start_service responder mailroom_responder worker
+start_service ingest mailroom_ingest
+start_service admin-api mailroom_admin_api
+wait_http sender "http://127.0.0.1:${SENDER_HEALTH_PORT}/healthz"
+wait_http responder "http://127.0.0.1:${RESPONDER_WEB_PORT}/healthz"
+wait_http ingest "http://127.0.0.1:${INGEST_HEALTH_PORT}/healthz"
+wait_http admin-api "http://127.0.0.1:${ADMIN_PORT}/healthz"
+
+if [ "$local_mail" = 1 ] && [ "${MAILROOM_DEMO_MAILS:-1}" = 1 ]; then
+    echo "== demo: customer emails dropped into ${INGEST_IMAP_USER}'s inbox"
+    "$PY" -m mailroom_devstack.demo --admin "http://127.0.0.1:${ADMIN_PORT}" \
+        --token "$ADMIN_API_TOKEN" || echo "(demo incomplete: see the logs above)" >&2
+fi
+
+cat <<TXT
+
+mailroom is running ($([ "$using_env" = 1 ] && echo "configuration from .env" || echo "local defaults")).
+  admin API:   http://127.0.0.1:${ADMIN_PORT}/docs
+  token:       ${ADMIN_API_TOKEN}
+  try:         curl -H "Authorization: Bearer ${ADMIN_API_TOKEN}" http://127.0.0.1:${ADMIN_PORT}/v1/tasks
+  logs:        $state/logs/{ingest,responder,sender,admin-api}.log
+  sent mail:   .venv/bin/python -m mailroom_devstack.sent_list
+  new mail:    .venv/bin/python -m mailroom_devstack.mail_drop --from "Ana <ana@example.com>" --subject "Hola" --body "¿Hacen envíos?"
+  stop:        make down
+TXT
