@@ -8,6 +8,7 @@ whose entries may leave out host, port and security to inherit the single-mailbo
 from __future__ import annotations
 
 import enum
+
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 

@@ -1,0 +1,134 @@
+"""Separate a customer's new text from quoted earlier messages and signatures.
+
+Heuristics in the spirit of what helpdesks do, in English and Spanish (the shop's
+languages) plus the common French/German/Portuguese attribution lines:
+
+* an attribution line ("On <date>, <who> wrote:", "El <fecha>, <quien> escribió:"),
+  possibly wrapped over two lines by the mail client, starts the quoted part;
+* so do Outlook's "-----Original Message-----" / "-----Mensaje original-----" markers and
+  its header block ("From:/De:" followed by "Sent:/Enviado:", "To:/Para:",
+  "Subject:/Asunto:" lines), optionally after a line of underscores;
+* lines starting with ">" are quoted wherever they appear (interleaved replies keep the
+  customer's answers between them as new text);
+* a "-- " line starts the signature, as do mobile footers ("Sent from my iPhone",
+  "Enviado desde mi ...") near the end.
+
+Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["ReplyParts", "split_reply"]
+
+_ATTRIBUTION = re.compile(
+    r"^\s*(?:"
+    r"on\b.{0,200}\bwrote\s*:"  # English
+    r"|el\b.{0,200}\bescribi[óo]\s*:"  # Spanish
+    r"|le\b.{0,200}\ba\s+[ée]crit\s*:"  # French
+    r"|am\b.{0,200}\bschrieb.{0,80}:"  # German
+    r"|em\b.{0,200}\bescreveu\s*:"  # Portuguese
+    r")\s*$",
+    re.IGNORECASE,
+)
+_ORIGINAL_MARKER = re.compile(
+    r"^\s*-{2,}\s*(?:original message|mensaje original|message d'origine|"
+    r"urspr[üu]ngliche nachricht|forwarded message|mensaje reenviado)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_UNDERSCORES = re.compile(r"^\s*_{10,}\s*$")
+_HEADER_FROM = re.compile(r"^\s*\*?(?:from|de|von)\s*:\*?\s*\S", re.IGNORECASE)
+_HEADER_OTHER = re.compile(
+    r"^\s*\*?(?:sent|date|to|subject|cc|enviado(?: el)?|fecha|para|asunto|gesendet|an|betreff)"
+    r"\s*:",
+    re.IGNORECASE,
+)
+_SIG_DASHES = re.compile(r"^--\s?$")
+_MOBILE_FOOTER = re.compile(
+    r"^\s*(?:sent from my\b|sent from (?:outlook|mail|yahoo)|get outlook for\b|"
+    r"enviado desde mi\b|enviado desde (?:outlook|correo|yahoo)|obtener outlook para\b|"
+    r"envoy[ée] de mon\b|von meinem\b.*gesendet)",
+    re.IGNORECASE,
+)
+# A mobile footer further up than this is probably quoted text or part of a sentence.
+_FOOTER_WINDOW = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyParts:
+    text: str
+    quoted: str
+    signature: str
+
+
+def _is_outlook_block(lines: list[str], i: int) -> bool:
+    """``From:`` (or ``De:``) followed shortly by at least two other header lines."""
+    if not _HEADER_FROM.match(lines[i]):
+        return False
+    following = [ln for ln in lines[i + 1 : i + 6] if ln.strip()]
+    return sum(1 for ln in following[:4] if _HEADER_OTHER.match(ln)) >= 2
+
+
+def _is_attribution(line: str) -> bool:
+    # Real attribution lines carry a date or an address; "El lunes mi hermana me
+    # escribió:" in a customer's own sentence has neither.
+    return bool(_ATTRIBUTION.match(line)) and bool(re.search(r"\d|@", line))
+
+
+def _quote_start(lines: list[str]) -> int | None:
+    """Index of the first line of a quoted-history block, or None."""
+    for i, line in enumerate(lines):
+        if _is_attribution(line) or _ORIGINAL_MARKER.match(line):
+            return i
+        # Gmail and Outlook wrap long attribution lines: "On ..., <a@b>\nwrote:".
+        if (
+            i + 1 < len(lines)
+            and not _is_attribution(lines[i + 1])
+            and _is_attribution(f"{line.rstrip()} {lines[i + 1].strip()}")
+        ):
+            return i
+        if _UNDERSCORES.match(line) and i + 1 < len(lines) and _is_outlook_block(lines, i + 1):
+            return i
+        if _is_outlook_block(lines, i):
+            return i
+    return None
+
+
+def _signature_start(lines: list[str]) -> int | None:
+    for i in range(len(lines) - 1, -1, -1):
+        if _SIG_DASHES.match(lines[i]):
+            return i
+    content = [i for i, ln in enumerate(lines) if ln.strip()]
+    for i in content[-_FOOTER_WINDOW:]:
+        if _MOBILE_FOOTER.match(lines[i]):
+            return i
+    return None
+
+
+def _join(lines: list[str]) -> str:
+    return "\n".join(lines).strip("\n").strip()
+
+
+def split_reply(text: str) -> ReplyParts:
+    """Split cleaned text (``\\n`` newlines) into new text, quoted history and signature."""
+    lines = text.split("\n")
+    start = _quote_start(lines)
+    head, history = (lines, []) if start is None else (lines[:start], lines[start:])
+    new: list[str] = []
+    quoted: list[str] = []
+    for line in head:
+        (quoted if line.lstrip().startswith(">") else new).append(line)
+    sig_at = _signature_start(new)
+    signature: list[str] = []
+    if sig_at is not None:
+        new, signature = new[:sig_at], new[sig_at:]
+        if _SIG_DASHES.match(signature[0]):
+            signature = signature[1:]
+    quoted.extend(history)
+    body = _join(new)
+    if not body and sig_at is not None and start is None and not quoted:
+        # A mail that is only "-- \nname" keeps its text: better shown than lost.
+        return ReplyParts(text=_join(signature), quoted="", signature="")
+    return ReplyParts(text=body, quoted=_join(quoted), signature=_join(signature))
