@@ -1,0 +1,111 @@
+"""The shop's FAQ file: loading (I/O at start-up only) and word-boundary matching (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mailroom_responder.text import tokens
+
+__all__ = ["FaqBook", "FaqEntry", "FaqMatch", "load_faq"]
+
+LANGUAGES = ("es", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    key: str
+    keywords: frozenset[str]
+    phrases: tuple[tuple[str, ...], ...]
+    negatives: tuple[tuple[str, ...], ...]
+    answers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FaqMatch:
+    entry: FaqEntry
+    score: int
+
+
+def _contains(haystack: str, phrase: tuple[str, ...]) -> bool:
+    """Whole-word phrase search; ``haystack`` is " w1 w2 ... " (see ``match``)."""
+    return f" {' '.join(phrase)} " in haystack
+
+
+def _phrase(text: str) -> tuple[str, ...]:
+    return tuple(tokens(text))
+
+
+@dataclass(frozen=True, slots=True)
+class FaqBook:
+    version: str
+    min_score: int
+    entries: tuple[FaqEntry, ...]
+    templates: dict[str, dict[str, str]]
+
+    def match(self, text: str) -> FaqMatch | None:
+        """Best entry by whole-word score; entries hit by a negative rule are skipped."""
+        words = tokens(text)
+        present = set(words)
+        haystack = f" {' '.join(words)} "
+        best: FaqMatch | None = None
+        for entry in self.entries:
+            phrase_hits = sum(1 for p in entry.phrases if _contains(haystack, p))
+            # A negative word vetoes loose keyword hits, not an exact phrase of the entry
+            # ("¿tienen guía de talles?" is still the size guide).
+            if not phrase_hits and any(_contains(haystack, neg) for neg in entry.negatives):
+                continue
+            score = len(entry.keywords & present) + 2 * phrase_hits
+            if score >= self.min_score and (best is None or score > best.score):
+                best = FaqMatch(entry, score)
+        return best
+
+    def template(self, name: str, language: str) -> str:
+        texts = self.templates[name]
+        return texts.get(language) or texts["es"]
+
+
+def _entry(key: str, raw: dict[str, Any]) -> FaqEntry:
+    answers = raw.get("answer") or {}
+    missing = [lang for lang in LANGUAGES if not str(answers.get(lang, "")).strip()]
+    if missing:
+        raise ValueError(f"FAQ entry {key!r} lacks an answer in {missing}")
+    return FaqEntry(
+        key=key,
+        keywords=frozenset(w for k in raw.get("keywords", []) for w in tokens(str(k))),
+        phrases=tuple(_phrase(str(p)) for p in raw.get("phrases", [])),
+        negatives=tuple(_phrase(str(n)) for n in raw.get("negative", [])),
+        answers={lang: " ".join(str(answers[lang]).split()) for lang in LANGUAGES},
+    )
+
+
+def parse_faq(data: dict[str, Any]) -> FaqBook:
+    entries = tuple(_entry(k, v) for k, v in (data.get("entries") or {}).items())
+    templates: dict[str, dict[str, str]] = {}
+    for name in ("handoff_ack", "holding"):
+        texts = (data.get("templates") or {}).get(name) or {}
+        if not all(str(texts.get(lang, "")).strip() for lang in LANGUAGES):
+            raise ValueError(f"FAQ template {name!r} needs es and en texts")
+        templates[name] = {lang: " ".join(str(texts[lang]).split()) for lang in LANGUAGES}
+    return FaqBook(
+        version=str(data.get("version", "0")),
+        min_score=int(data.get("min_score", 1)),
+        entries=entries,
+        templates=templates,
+    )
+
+
+def load_faq(path: Path | None = None) -> FaqBook:
+    """Read the FAQ file (default: the packaged ``faq.yaml``); ValueError if malformed."""
+    if path is None:
+        raw = resources.files("mailroom_responder").joinpath("faq.yaml").read_text("utf-8")
+    else:
+        raw = path.read_text("utf-8")
+    data = yaml.safe_load(raw)
+    if not isinstance(data, dict):
+        raise ValueError("FAQ file must be a YAML mapping")
+    return parse_faq(data)

@@ -1,0 +1,167 @@
+"""What the responder does with one email from ``mail.inbound`` (pure).
+
+Returns the events to emit, the LLM request to queue (if any) and the customer's turn
+for the conversation history; the Faust agent does the I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mailroom_common.events import (
+    AlertSeverity,
+    Disposition,
+    InboundEmail,
+    OutboundKind,
+    Route,
+    TaskStatus,
+)
+from mailroom_responder import outcomes
+from mailroom_responder.catalogue import Catalogue
+from mailroom_responder.faq import FaqBook
+from mailroom_responder.messages import LlmRequest
+from mailroom_responder.outcomes import Emission
+from mailroom_responder.prompt import Turn, build_prompt
+from mailroom_responder.routing import Decision, decide
+from mailroom_responder.safety import recipient
+from mailroom_responder.text import detect_language, strip_invisible
+
+__all__ = ["InboundConfig", "InboundResult", "handle_inbound", "handoff", "language_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundConfig:
+    shop_name: str = "Tienda Mailroom"
+    provider: str = "groq"
+    handoff_ack: bool = True
+    excerpt_max_chars: int = 2000
+    max_tokens: int = 150
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    emissions: list[Emission] = field(default_factory=list)
+    request: LlmRequest | None = None
+    customer_turn: Turn | None = None
+    decision: Decision | None = None
+
+
+def language_of(email: InboundEmail) -> Literal["es", "en"]:
+    return "en" if detect_language(f"{email.subject}\n{email.text}") == "en" else "es"
+
+
+def handoff(
+    email: InboundEmail,
+    *,
+    reason: str,
+    to: str | None,
+    faq: FaqBook,
+    ack: bool,
+    intent: str | None = "handoff",
+) -> list[Emission]:
+    """A person takes over: status, operator alert and (optionally) a short acknowledgement."""
+    out = [
+        outcomes.status(
+            email, TaskStatus.HANDOFF, reason=reason, route=Route.HANDOFF, intent=intent
+        ),
+        outcomes.alert(
+            email,
+            "handoff",
+            f"email needs a person: {reason}",
+            severity=AlertSeverity.INFO,
+            details={"reason": reason, "subject": email.subject[:200]},
+        ),
+    ]
+    if ack and to is not None:
+        body = faq.template("handoff_ack", language_of(email))
+        out.append(
+            outcomes.outbound(
+                email,
+                OutboundKind.HANDOFF_ACK,
+                to=to,
+                body=body,
+                route=Route.HANDOFF,
+                intent=intent,
+            )
+        )
+    return out
+
+
+def handle_inbound(
+    email: InboundEmail,
+    *,
+    history: Sequence[Turn],
+    faq: FaqBook,
+    catalogue: Catalogue,
+    cfg: InboundConfig,
+) -> InboundResult:
+    if email.disposition is not Disposition.ANSWERABLE:
+        # The projector records ignored/rejected mail straight from mail.inbound.
+        return InboundResult()
+    emissions = [outcomes.status(email, TaskStatus.PROCESSING, attempts=email.attempt)]
+    to = recipient(email.from_address, email.reply_to)
+    body = strip_invisible(email.text)
+    turn = Turn("customer", body) if body.strip() else None
+    if to is None:
+        emissions += handoff(email, reason="no_reply_address", to=None, faq=faq, ack=False)
+        return InboundResult(emissions, customer_turn=turn)
+    language = language_of(email)
+    text = f"{strip_invisible(email.subject)}\n{body}"
+    decision = decide(text, faq, catalogue)
+    if decision.route is Route.HANDOFF:
+        emissions += handoff(
+            email, reason=decision.reason or "handoff", to=to, faq=faq, ack=cfg.handoff_ack
+        )
+        return InboundResult(emissions, customer_turn=turn, decision=decision)
+    if decision.route is Route.FAQ and decision.faq is not None:
+        answer = decision.faq.answers[language]
+        emissions.append(
+            outcomes.outbound(
+                email,
+                OutboundKind.REPLY,
+                to=to,
+                body=answer,
+                route=Route.FAQ,
+                intent=decision.intent,
+            )
+        )
+        emissions.append(
+            outcomes.status(
+                email,
+                TaskStatus.REPLIED,
+                attempts=email.attempt,
+                route=Route.FAQ,
+                intent=decision.intent,
+                reply_text=answer,
+                reason=f"faq v{faq.version}",
+            )
+        )
+        return InboundResult(emissions, customer_turn=turn, decision=decision)
+    excerpt = catalogue.excerpt(text, cfg.excerpt_max_chars)
+    prompt = build_prompt(
+        shop_name=cfg.shop_name,
+        language=language,
+        subject=email.subject,
+        body=body,
+        excerpt=excerpt,
+        history=history,
+    )
+    chars = sum(len(m["content"]) for m in prompt.messages)
+    request = LlmRequest(
+        request_id=outcomes.stable_id(email, "llm_request"),
+        provider=cfg.provider,
+        inbound=email,
+        recipient=to,
+        language=language,
+        route=decision.route,
+        intent=decision.intent,
+        messages=prompt.messages,
+        instructions=prompt.instructions,
+        context=prompt.context,
+        estimated_tokens=math.ceil(chars / 4) + cfg.max_tokens,
+        attempt=email.attempt,
+    )
+    return InboundResult(emissions, request=request, customer_turn=turn, decision=decision)

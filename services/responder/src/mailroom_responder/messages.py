@@ -1,0 +1,55 @@
+"""The responder's own record on ``mail.llm-requests`` and the retry (delay) topics.
+
+Internal to this service (not in the shared contract): one LLM call to make, with the
+prompt already built and everything needed to finish the email whatever happens.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mailroom_common.events import InboundEmail, Route
+
+__all__ = ["LlmRequest", "LlmRequestDecodeError", "decode_request", "encode_request"]
+
+
+class LlmRequestDecodeError(ValueError):
+    """Bytes on an internal topic are not an LlmRequest this version understands."""
+
+
+class LlmRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["llm_request"] = "llm_request"
+    schema_version: Literal[1] = 1
+    request_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    provider: str
+    inbound: InboundEmail = Field(description="The email being answered, as received.")
+    recipient: str
+    language: Literal["es", "en"]
+    route: Route
+    intent: str
+    messages: list[dict[str, str]]
+    instructions: str = Field(description="Must never appear in the reply.")
+    context: str = Field(description="Trusted data the reply may quote figures from.")
+    estimated_tokens: int = Field(ge=0)
+    attempt: int = Field(default=0, ge=0, description="Failed attempts so far.")
+    first_failure_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    last_error: str | None = None
+    due_at: datetime | None = Field(default=None, description="Not before (delay topics).")
+
+
+def encode_request(request: LlmRequest) -> bytes:
+    return request.model_dump_json().encode("utf-8")
+
+
+def decode_request(raw: bytes | str) -> LlmRequest:
+    try:
+        return LlmRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise LlmRequestDecodeError(str(exc)) from exc

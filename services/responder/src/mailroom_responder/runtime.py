@@ -1,0 +1,311 @@
+"""Glue between Faust events and the pure core: decoding, tracing, tables, publishing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import faust
+from opentelemetry import trace
+
+from mailroom_common.events import (
+    AlertSeverity,
+    DeadLetterEvent,
+    EventDecodeError,
+    InboundEmail,
+    OutboundEmail,
+    OutboundKind,
+    decode_event,
+    encode_event,
+)
+from mailroom_common.logging import get_logger
+from mailroom_common.telemetry import context_from_headers, hash_address, headers_with_context
+from mailroom_common.topics import DEAD_LETTER, INBOUND, LLM_REQUESTS, RETRY_TOPICS, TopicSpec
+from mailroom_responder import outcomes
+from mailroom_responder.catalogue import Catalogue
+from mailroom_responder.desk import Desk
+from mailroom_responder.faq import FaqBook
+from mailroom_responder.history import append_turn, turns_from_value, turns_to_value
+from mailroom_responder.inbound import InboundConfig, handle_inbound
+from mailroom_responder.messages import (
+    LlmRequest,
+    LlmRequestDecodeError,
+    decode_request,
+    encode_request,
+)
+from mailroom_responder.outcomes import Emission
+from mailroom_responder.prompt import Turn
+from mailroom_responder.provider import ProviderState
+from mailroom_responder.tables import Tables
+from mailroom_responder.topics import Topics
+
+__all__ = ["FaustPublisher", "Runtime", "TableDone", "TableState", "TurnSink"]
+
+log = get_logger("mailroom_responder.runtime")
+tracer = trace.get_tracer("mailroom_responder")
+
+
+class TurnSink(Protocol):
+    async def add(
+        self,
+        *,
+        thread_key: str,
+        role: str,
+        text: str,
+        message_key: str | None,
+        customer_address: str | None,
+    ) -> None: ...
+
+
+class FaustPublisher:
+    """Sends events through Faust's producer with the current trace context in headers."""
+
+    def __init__(self, app: faust.App, topics: Topics) -> None:
+        self.app = app
+        self.topics = topics
+
+    async def _send(self, spec: TopicSpec, key: str, value: bytes) -> None:
+        await self.topics[spec].send(
+            key=key.encode("utf-8"), value=value, headers=headers_with_context()
+        )
+
+    async def emit(self, emission: Emission) -> None:
+        await self._send(emission.topic, emission.key, encode_event(emission.event))
+
+    async def emit_request(self, topic: TopicSpec, key: str, request: LlmRequest) -> None:
+        await self._send(topic, key, encode_request(request))
+
+    async def flush(self) -> None:
+        await self.app.producer.flush()
+
+
+class TableState:
+    """The provider's breaker/limiter in the Faust table; ``save`` flushes the changelog."""
+
+    def __init__(self, tables: Tables, provider: str, flush: Callable[[], Awaitable[None]]):
+        self.table = tables.provider_state
+        self.provider = provider
+        self._flush = flush
+
+    def load(self) -> ProviderState:
+        return ProviderState.from_dict(self.table.get(self.provider), self.provider)
+
+    async def save(self, state: ProviderState) -> None:
+        self.table[self.provider] = state.to_dict()
+        await self._flush()
+
+
+class TableDone:
+    def __init__(self, tables: Tables) -> None:
+        self.table = tables.done
+
+    def is_done(self, key: str) -> bool:
+        return self.table.get(key) is not None
+
+    async def mark_done(self, key: str) -> None:
+        self.table[key] = time.time()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Runtime:
+    """Everything the agents need; one per worker process."""
+
+    def __init__(
+        self,
+        *,
+        app: faust.App,
+        topics: Topics,
+        tables: Tables,
+        publisher: Any,
+        desk: Desk,
+        faq: FaqBook,
+        catalogue: Callable[[], Awaitable[Catalogue]],
+        inbound_cfg: InboundConfig,
+        history_turns: int,
+        turns: TurnSink | None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+        hold_check_s: float = 0.25,
+    ) -> None:
+        self.app = app
+        self.topics = topics
+        self.tables = tables
+        self.publisher = publisher
+        self.desk = desk
+        self.faq = faq
+        self.catalogue = catalogue
+        self.inbound_cfg = inbound_cfg
+        self.history_turns = history_turns
+        self.turns = turns
+        self.sleep = sleep
+        self.clock = clock
+        self.hold_check_s = hold_check_s
+
+    def should_yield(self) -> bool:
+        """True while Faust rebalances or stops: a held record must be handed back."""
+        return bool(getattr(self.app, "rebalancing", False) or self.app.should_stop)
+
+    # ------------------------------------------------------------------ bad records
+
+    async def _bad_record(self, event: Any, topic: str, error: Exception) -> None:
+        raw = event.value if isinstance(event.value, bytes) else str(event.value).encode()
+        key = event.key.decode("utf-8", "replace") if isinstance(event.key, bytes) else None
+        where = f"{topic}/{event.message.partition}@{event.message.offset}"
+        now = _now()
+        dead = DeadLetterEvent(
+            producer=outcomes.PRODUCER,
+            message_key=key or f"unknown:{where}",
+            stage="responder",
+            error_class=type(error).__name__,
+            error_message=str(error)[:2000],
+            attempts=0,
+            first_failure_at=now,
+            last_failure_at=now,
+            original={"raw": raw[:20_000].decode("utf-8", "replace"), "record": where},
+            original_topic=topic,
+        )
+        await self.publisher.emit(Emission(DEAD_LETTER, dead.message_key, dead))
+        await self.publisher.emit(
+            outcomes.alert(
+                None,
+                "bad_record",
+                f"undecodable record on {topic}: {type(error).__name__}",
+                severity=AlertSeverity.CRITICAL,
+                details={"record": where, "error": str(error)[:500]},
+            )
+        )
+        log.error("dead_letter.bad_record", record=where, error_class=type(error).__name__)
+
+    # ------------------------------------------------------------------ mail.inbound
+
+    async def on_inbound(self, event: Any) -> str:
+        ctx = context_from_headers(event.headers)
+        with tracer.start_as_current_span("responder.inbound", context=ctx) as span:
+            topic = self.topics.real_name(INBOUND)
+            try:
+                email = decode_event(event.value)
+                if not isinstance(email, InboundEmail):
+                    raise EventDecodeError(f"unexpected {email.event_type} on {topic}")
+            except EventDecodeError as exc:
+                await self._bad_record(event, topic, exc)
+                return "bad_record"
+            span.set_attribute("mailroom.message_key", email.message_key)
+            span.set_attribute("mailroom.from", hash_address(email.from_address) or "")
+            log.info("mail.processing", message_key=email.message_key, attempt=email.attempt)
+            history = turns_from_value(self.tables.history.get(email.thread_key))
+            result = handle_inbound(
+                email,
+                history=history[-self.history_turns :] if self.history_turns else [],
+                faq=self.faq,
+                catalogue=await self.catalogue(),
+                cfg=self.inbound_cfg,
+            )
+            decision = result.decision
+            if decision is not None:
+                span.set_attribute("mailroom.route", decision.route.value)
+                span.set_attribute("mailroom.intent", decision.intent)
+                log.info(
+                    "intent",
+                    message_key=email.message_key,
+                    route=decision.route.value,
+                    intent=decision.intent,
+                    reason=decision.reason,
+                )
+            for emission in result.emissions:
+                await self.publisher.emit(emission)
+            if result.request is not None:
+                log.info(
+                    "catalogue",
+                    message_key=email.message_key,
+                    excerpt_chars=len(result.request.context),
+                )
+                await self.publisher.emit_request(
+                    LLM_REQUESTS, result.request.provider, result.request
+                )
+            if result.customer_turn is not None:
+                await self._add_turn(email, result.customer_turn)
+            if decision is None:
+                return "skipped" if not result.emissions else "handoff"
+            return decision.route.value
+
+    async def _add_turn(self, email: InboundEmail | OutboundEmail, turn: Turn) -> None:
+        current = turns_from_value(self.tables.history.get(email.thread_key))
+        kept = append_turn(current, turn, max(self.history_turns, 1))
+        self.tables.history[email.thread_key] = turns_to_value(kept)
+        if self.turns is not None:
+            address = email.from_address if isinstance(email, InboundEmail) else email.to
+            await self.turns.add(
+                thread_key=email.thread_key,
+                role=turn.role,
+                text=turn.text,
+                message_key=email.message_key,
+                customer_address=address,
+            )
+
+    # ------------------------------------------------------------------ mail.outbound
+
+    async def on_outbound(self, event: Any) -> bool:
+        """Our own replies become the shop's turns in the history; True if recorded."""
+        try:
+            sent = decode_event(event.value)
+        except EventDecodeError:
+            return False  # not ours to judge: the sender dead-letters bad outbound records
+        if (
+            isinstance(sent, OutboundEmail)
+            and sent.producer == outcomes.PRODUCER
+            and sent.kind is OutboundKind.REPLY
+        ):
+            await self._add_turn(sent, Turn("shop", sent.body_text))
+            return True
+        return False
+
+    # ------------------------------------------------------------------ mail.llm-requests
+
+    async def on_llm_request(self, event: Any) -> str:
+        ctx = context_from_headers(event.headers)
+        with tracer.start_as_current_span("responder.llm_request", context=ctx) as span:
+            topic = self.topics.real_name(LLM_REQUESTS)
+            try:
+                request = decode_request(event.value)
+            except LlmRequestDecodeError as exc:
+                await self._bad_record(event, topic, exc)
+                return "bad_record"
+            span.set_attribute("mailroom.message_key", request.inbound.message_key)
+            span.set_attribute("mailroom.attempt", request.attempt)
+            return await self.desk.process(request, self.should_yield)
+
+    # ------------------------------------------------------------------ delay topics
+
+    async def on_retry(self, event: Any, spec: TopicSpec) -> str:
+        """Wait until the record is due, then queue it for the provider again."""
+        ctx = context_from_headers(event.headers)
+        with tracer.start_as_current_span("responder.retry_wait", context=ctx):
+            try:
+                request = decode_request(event.value)
+            except LlmRequestDecodeError as exc:
+                await self._bad_record(event, self.topics.real_name(spec), exc)
+                return "bad_record"
+            due = request.due_at.timestamp() if request.due_at else 0.0
+            while (left := due - self.clock()) > 0:
+                if self.should_yield():
+                    await self.publisher.emit_request(spec, request.inbound.thread_key, request)
+                    return "yielded"
+                await self.sleep(min(left, self.hold_check_s))
+            log.info(
+                "waiting.retry_due",
+                message_key=request.inbound.message_key,
+                attempt=request.attempt,
+            )
+            await self.publisher.emit_request(
+                LLM_REQUESTS, request.provider, request.model_copy(update={"due_at": None})
+            )
+            return "forwarded"
+
+
+RETRY_SPECS: tuple[TopicSpec, ...] = tuple(spec for _, spec in RETRY_TOPICS)

@@ -1,0 +1,186 @@
+"""Assemble the responder from settings: app, topics, tables, runtime, agents, timers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+from aiokafka.partitioner import murmur2
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
+from mailroom_common.db.session import make_engine
+from mailroom_common.logging import get_logger
+from mailroom_common.topics import INBOUND, LLM_REQUESTS
+from mailroom_responder.agents import Agents, register_agents
+from mailroom_responder.app import create_app
+from mailroom_responder.breaker import BreakerConfig
+from mailroom_responder.catalogue import Catalogue
+from mailroom_responder.desk import Desk, DeskConfig
+from mailroom_responder.faq import FaqBook, load_faq
+from mailroom_responder.inbound import InboundConfig
+from mailroom_responder.limiter import LimiterConfig
+from mailroom_responder.llm_client import LlmClient
+from mailroom_responder.provider import ProviderConfig
+from mailroom_responder.runtime import FaustPublisher, Runtime, TableDone, TableState
+from mailroom_responder.settings import GroqSettings, ResponderSettings
+from mailroom_responder.store import CatalogueCache, TurnWriter
+from mailroom_responder.tables import Tables, declare_tables
+from mailroom_responder.topics import Topics, declare_topics
+
+__all__ = ["Service", "build_service", "provider_config", "provider_partition"]
+
+log = get_logger("mailroom_responder.service")
+
+
+def provider_config(settings: ResponderSettings) -> ProviderConfig:
+    return ProviderConfig(
+        breaker=BreakerConfig(
+            failure_threshold=settings.breaker_failure_threshold,
+            cooldown_s=settings.breaker_cooldown_s,
+            probe_timeout_s=settings.breaker_probe_timeout_s,
+        ),
+        limiter=LimiterConfig(
+            max_requests=settings.rate_limit_requests,
+            window_s=settings.rate_limit_window_s,
+            max_tokens=settings.rate_limit_tokens,
+            margin_s=settings.rate_limit_margin_s,
+            default_backoff_s=settings.rate_limit_default_backoff_s,
+        ),
+    )
+
+
+def provider_partition(provider: str) -> int:
+    """The mail.llm-requests partition of a provider key (Kafka's default partitioner)."""
+    digest: int = murmur2(provider.encode("utf-8"))
+    return (digest & 0x7FFFFFFF) % LLM_REQUESTS.partitions
+
+
+@dataclass
+class Service:
+    app: faust.App
+    topics: Topics
+    tables: Tables
+    runtime: Runtime
+    agents: Agents
+    catalogue: CatalogueCache | None
+
+
+def build_service(
+    *,
+    settings: ResponderSettings,
+    groq: GroqSettings,
+    kafka: KafkaSettings,
+    common: CommonSettings,
+    database: DatabaseSettings | None,
+    client: LlmClient,
+    faq: FaqBook | None = None,
+    engine: AsyncEngine | None = None,
+) -> Service:
+    """Wire everything; ``database=None`` (unit tests) runs without PostgreSQL."""
+    app = create_app(settings, kafka)
+    topics = declare_topics(app, kafka)
+    tables = declare_tables(app)
+    faq_book = faq or load_faq(settings.faq_path)
+    if engine is None and database is not None:
+        engine = make_engine(database)
+    cache = CatalogueCache(engine) if engine is not None else None
+    turns = TurnWriter(engine) if engine is not None else None
+    publisher = FaustPublisher(app, topics)
+    desk = Desk(
+        cfg=DeskConfig(
+            provider=provider_config(settings),
+            inbound_topic=kafka.topic(INBOUND),
+            max_attempts=settings.max_attempts,
+            retry_delays_s=tuple(settings.retry_delays_s),
+            holding_reply=settings.holding_reply_enabled,
+            handoff_ack=settings.handoff_ack_enabled,
+            reply_max_chars=settings.reply_max_chars,
+            price_input_per_token=settings.price_input_per_token_usd,
+            price_output_per_token=settings.price_output_per_token_usd,
+            hold_check_s=settings.hold_check_s,
+        ),
+        client=client,
+        state=TableState(tables, settings.provider, publisher.flush),
+        done=TableDone(tables),
+        publisher=publisher,
+        faq=faq_book,
+        clock=time.time,
+        sleep=asyncio.sleep,
+    )
+    empty = Catalogue()
+
+    async def no_catalogue() -> Catalogue:
+        return empty
+
+    runtime = Runtime(
+        app=app,
+        topics=topics,
+        tables=tables,
+        publisher=publisher,
+        desk=desk,
+        faq=faq_book,
+        catalogue=cache.get if cache is not None else no_catalogue,
+        inbound_cfg=InboundConfig(
+            shop_name=common.shop_name,
+            provider=settings.provider,
+            handoff_ack=settings.handoff_ack_enabled,
+            excerpt_max_chars=settings.excerpt_max_chars,
+            max_tokens=groq.max_tokens,
+        ),
+        history_turns=settings.history_turns,
+        turns=turns,
+        hold_check_s=settings.hold_check_s,
+    )
+    agents = register_agents(app, runtime)
+    if turns is not None:
+        writer = turns
+        app.timer(settings.history_flush_s, on_leader=False)(writer.flush)
+
+        async def flush_turns_on_stop(
+            sender: Any, *args: Any, signal: Any = None, **kwargs: Any
+        ) -> None:
+            del sender, args, signal, kwargs
+            await writer.flush()
+
+        app.on_before_shutdown.connect(cast(Any, flush_turns_on_stop))
+    if cache is not None:
+        app.timer(settings.catalogue_refresh_s, on_leader=False)(cache.refresh)
+
+        async def load_at_start() -> None:
+            await cache.refresh()
+
+        app.task(load_at_start)
+    _register_health(app, runtime, cache, settings.provider, kafka.topic(LLM_REQUESTS))
+    return Service(app, topics, tables, runtime, agents, cache)
+
+
+def _register_health(
+    app: faust.App,
+    runtime: Runtime,
+    cache: CatalogueCache | None,
+    provider: str,
+    llm_topic: str,
+) -> None:
+    partition = provider_partition(provider)
+
+    async def healthz(web: Any, request: Any) -> Any:
+        del request
+        assigned = {(tp.topic, tp.partition) for tp in app.assignor.assigned_actives()}
+        state = runtime.desk.state.load() if (llm_topic, partition) in assigned else None
+        return web.json(
+            {
+                "status": "ok",
+                "rebalancing": bool(getattr(app, "rebalancing", False)),
+                "owns_provider": (llm_topic, partition) in assigned,
+                "provider_partition": partition,
+                "assigned": sorted(f"{t}/{p}" for t, p in assigned),
+                "catalogue_products": len(cache.current.products) if cache else 0,
+                "breaker": state.breaker.phase.value if state else None,
+            }
+        )
+
+    app.page("/healthz")(healthz)

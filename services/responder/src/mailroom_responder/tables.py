@@ -1,0 +1,44 @@
+"""Faust tables: their state recovers from changelog topics when a worker takes over.
+
+* ``provider-state``: one key per provider ("groq"): the breaker and limiter. Written
+  only by the agent of ``mail.llm-requests``; co-partitioned with it (3 partitions), so
+  the worker owning the provider's partition owns its state.
+* ``llm-done``: message keys already answered by that agent, so a redelivered request
+  is not answered (or billed) twice.
+* ``history``: the last turns per thread, co-partitioned with ``mail.inbound`` and
+  ``mail.outbound`` (both keyed by thread, 6 partitions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from mailroom_common.topics import INBOUND, LLM_REQUESTS
+
+__all__ = ["Tables", "declare_tables"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    provider_state: Any
+    done: Any
+    history: Any
+
+
+def declare_tables(app: faust.App) -> Tables:
+    def table(name: str, partitions: int) -> Any:
+        return app.Table(
+            name,
+            default=None,
+            partitions=partitions,
+            schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        )
+
+    return Tables(
+        provider_state=table("provider-state", LLM_REQUESTS.partitions),
+        done=table("llm-done", LLM_REQUESTS.partitions),
+        history=table("history", INBOUND.partitions),
+    )
