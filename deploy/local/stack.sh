@@ -271,7 +271,9 @@ inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$KAFKA_DIR/data
 num.partitions=1
-auto.create.topics.enable=true
+# Off, as in production: a topic exists only if the registry (create-topics) or Faust made it,
+# so a typo or a missing topic fails loudly instead of creating a one-partition stray.
+auto.create.topics.enable=false
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1

@@ -17,7 +17,7 @@ from mailroom_common.config import DatabaseSettings, KafkaSettings, SettingsErro
 from mailroom_common.db import migrate
 from mailroom_common.db.session import make_engine
 from mailroom_common.kafka import make_admin
-from mailroom_common.topics import REGISTRY, ensure_topics
+from mailroom_common.topics import REGISTRY, TopicMismatchError, ensure_topics
 
 
 async def _create_topics(replication_factor: int) -> None:
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_create_topics(args.replication_factor))
         else:
             asyncio.run(_import(args.file))
-    except (SettingsError, CatalogueError, OSError) as exc:
+    except (SettingsError, CatalogueError, TopicMismatchError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -21,6 +21,7 @@ from mailroom_common.db.models import LedgerState
 from mailroom_common.events import (
     AlertSeverity,
     OutboundEmail,
+    OutboundKind,
     TaskStatus,
     TransactionalRequest,
     utcnow,
@@ -48,6 +49,11 @@ _SKIP_STATUS = {
     LedgerState.SENT: TaskStatus.SENT,
     LedgerState.UNCERTAIN: TaskStatus.UNCERTAIN,
     LedgerState.FAILED: TaskStatus.SEND_FAILED,
+}
+
+_STATUS_KEPT_WHEN_SENT: dict[str, TaskStatus] = {
+    OutboundKind.HANDOFF_ACK.value: TaskStatus.HANDOFF,
+    OutboundKind.HOLDING.value: TaskStatus.DEAD_LETTER,
 }
 
 
@@ -398,6 +404,11 @@ class MessageHandler:
     ) -> None:
         if not target.is_task:
             return
+        # An acknowledgement or holding reply going out must not hide why a person has to
+        # act: the task keeps its handoff / dead-letter status and the send is its history.
+        kept = _STATUS_KEPT_WHEN_SENT.get(str(target.kind))
+        if status is TaskStatus.SENT and kept is not None:
+            status, reason = kept, f"{target.kind} sent; {reason}"
         event = status_changed(
             target.message_key,
             target.kind,
