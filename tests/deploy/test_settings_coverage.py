@@ -8,19 +8,20 @@ with its reason, to one of the allowlists below.
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
-import typing
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from pydantic import AliasChoices, AliasPath, SecretStr
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings
 
-from mailroom_common import config as common_config
+from mailroom_common.config import KafkaSettings
+from mailroom_devstack.envdoc import (
+    Variable,
+    common_classes,
+    reference,
+    settings_classes,
+    variables_of,
+)
 
 # Optional fields deliberately left unset, so the code's default (None: "not configured")
 # applies. An empty string would not mean None to pydantic. Each entry says why.
@@ -49,68 +50,6 @@ UNSET_IN_K8S = {
 }
 # What each one-shot job loads (it is no service package).
 JOB_SETTINGS = {"migrate": ("DatabaseSettings",)}
-
-
-def _field_env_names(cls: type[BaseSettings], name: str, field: FieldInfo) -> tuple[str, ...]:
-    """Every environment name that sets ``field``, the canonical one first."""
-    alias = field.validation_alias
-    if isinstance(alias, str):
-        return (alias.upper(),)
-    if isinstance(alias, AliasChoices):
-        return tuple(str(c).upper() for c in alias.choices if not isinstance(c, AliasPath))
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    return (f"{prefix}{field.alias or name}".upper(),)
-
-
-def _is_secret(field: FieldInfo) -> bool:
-    return any(arg is SecretStr for arg in (field.annotation, *typing.get_args(field.annotation)))
-
-
-def settings_classes(package: str) -> list[type[BaseSettings]]:
-    """BaseSettings subclasses defined in ``package`` or any of its modules."""
-    root = importlib.import_module(package)
-    modules = [root]
-    for info in pkgutil.walk_packages(getattr(root, "__path__", []), prefix=f"{package}."):
-        if info.name.rsplit(".", 1)[-1] == "__main__":
-            continue  # importing it would start the service
-        modules.append(importlib.import_module(info.name))
-    found: dict[str, type[BaseSettings]] = {}
-    for module in modules:
-        for obj in vars(module).values():
-            if (
-                inspect.isclass(obj)
-                and issubclass(obj, BaseSettings)
-                and obj is not BaseSettings
-                and obj.__module__.startswith(package)
-            ):
-                found[f"{obj.__module__}.{obj.__qualname__}"] = obj
-    return list(found.values())
-
-
-def common_classes() -> list[type[BaseSettings]]:
-    return settings_classes(common_config.__name__)
-
-
-class Variable(typing.NamedTuple):
-    names: tuple[str, ...]
-    required: bool
-    secret: bool
-    owner: str
-
-
-def variables_of(classes: list[type[BaseSettings]]) -> list[Variable]:
-    out = []
-    for cls in classes:
-        for name, field in cls.model_fields.items():
-            out.append(
-                Variable(
-                    _field_env_names(cls, name, field),
-                    field.is_required(),
-                    _is_secret(field),
-                    f"{cls.__name__}.{name}",
-                )
-            )
-    return out
 
 
 def service_variables(package: str) -> list[Variable]:
@@ -162,7 +101,7 @@ def test_compose_migrate_job_sets_its_settings(h: Any, compose: dict[str, Any]) 
     env = set(h.compose_environment(compose["services"]["migrate"]))
     gaps = missing(job_variables("migrate"), env, {})
     # The topic step reads KafkaSettings too.
-    gaps += missing(variables_of([common_config.KafkaSettings]), env, UNSET_IN_COMPOSE)
+    gaps += missing(variables_of([KafkaSettings]), env, UNSET_IN_COMPOSE)
     assert not gaps, f"compose service migrate does not set: {gaps}"
 
 
@@ -247,3 +186,13 @@ def test_secret_template_lists_exactly_the_secrets_in_use(
     # The template is documentation: applying it would blank the real Secret.
     for resources in built_overlays.values():
         assert "mailroom-secrets" not in h.by_kind(resources, "Secret")
+
+
+# ------------------------------------------------------------------ .env.example
+def test_env_example_documents_every_variable() -> None:
+    text = (Path(__file__).parents[2] / ".env.example").read_text(encoding="utf-8")
+    block = text.split("# BEGIN REFERENCE\n", 1)[1].split("# END REFERENCE", 1)[0]
+    assert block == reference(), (
+        ".env.example is out of date: regenerate its reference block with "
+        "`.venv/bin/python -m mailroom_devstack.envdoc`"
+    )

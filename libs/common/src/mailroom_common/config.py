@@ -68,12 +68,20 @@ class KafkaSettings(BaseSettings):
     bootstrap_servers: str = Field(
         default="127.0.0.1:29092", description="Comma-separated host:port list."
     )
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_cafile: str | None = None
-    request_timeout_ms: int = Field(default=30_000, ge=1000)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism (e.g. SCRAM-SHA-512 for Strimzi users)."
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    ssl_cafile: str | None = Field(
+        default=None, description="CA bundle that signed the brokers' certificates."
+    )
+    request_timeout_ms: int = Field(
+        default=30_000, ge=1000, description="Client request timeout in milliseconds."
+    )
     topic_prefix: str = Field(
         default="",
         description="Prepended to every topic name; tests use a unique one per test.",
@@ -93,8 +101,8 @@ class DatabaseSettings(BaseSettings):
         default=SecretStr("postgresql+asyncpg://mailroom:mailroom@127.0.0.1:25432/mailroom"),
         description="SQLAlchemy URL with the asyncpg driver; it holds the password.",
     )
-    pool_size: int = Field(default=5, ge=1, le=100)
-    echo: bool = False
+    pool_size: int = Field(default=5, ge=1, le=100, description="Connections per process.")
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
 
 
 class CommonSettings(BaseSettings):
@@ -102,10 +110,16 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MAILROOM_", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
-    log_format: Literal["console", "json"] = "console"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    shop_name: str = "Tienda Mailroom"
+    environment: Literal["development", "test", "production"] = Field(
+        default="development", description="development, test or production."
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console", description="json for machines, console (with emoji) for people."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR."
+    )
+    shop_name: str = Field(default="Tienda Mailroom", description="The shop's name in replies.")
     shop_domain: str = Field(
         default="mailroom.test", description="Domain of the shop's Message-IDs and addresses."
     )
