@@ -56,4 +56,4 @@ down: ## stop everything `make up` started
 	bash deploy/local/down.sh
 
 bench: install ## run the benchmarks (stack started and stopped around them)
-	bash deploy/local/run-with-stack.sh $(PY) -m bench.run_all
+	bash deploy/local/run-with-stack.sh bash bench/run_all.sh
