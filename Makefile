@@ -46,8 +46,8 @@ stack-up: install ## start Kafka, PostgreSQL, Dovecot, the SMTP sink and the off
 stack-down: ## stop the local stack
 	bash $(STACK) stop
 
-status: ## what is running
-	bash $(STACK) status
+status: ## what is running: the local stack and the four services
+	@bash $(STACK) status; rc=$$?; bash deploy/local/services.sh status || rc=1; exit $$rc
 
 up: install ## run the whole system on local defaults
 	bash deploy/local/up.sh

@@ -45,46 +45,8 @@ echo "== database migrations, topics, demo catalogue"
 "$PY" -m mailroom_common create-topics
 "$PY" -m mailroom_common import-catalogue "${MAILROOM_CATALOGUE_FILE:-$here/demo/catalogue.csv}"
 
-start_service() {  # name module [args...]
-    local name=$1; shift
-    local pidfile="$state/run/svc-$name.pid"
-    if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-        echo "$name already running (pid $(cat "$pidfile"))"
-        return
-    fi
-    OTEL_SERVICE_NAME="$name" nohup "$PY" -m "$@" >>"$state/logs/$name.log" 2>&1 </dev/null &
-    echo $! >"$pidfile"
-    echo "$name started (pid $!, log $state/logs/$name.log)"
-}
-
-wait_http() {  # name url
-    local name=$1 url=$2 deadline=$((SECONDS + 90))
-    until "$PY" -c "import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" "$url" 2>/dev/null; do
-        if [ $SECONDS -ge $deadline ]; then
-            echo "$name did not become healthy at $url; last lines of its log:" >&2
-            tail -n 30 "$state/logs/$name.log" >&2
-            exit 1
-        fi
-        local pidfile="$state/run/svc-$name.pid"
-        if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-            echo "$name exited; last lines of its log:" >&2
-            tail -n 30 "$state/logs/$name.log" >&2
-            exit 1
-        fi
-        sleep 1
-    done
-    echo "$name healthy ($url)"
-}
-
 echo "== services"
-start_service sender mailroom_sender
-start_service responder mailroom_responder worker
-start_service ingest mailroom_ingest
-start_service admin-api mailroom_admin_api
-wait_http sender "http://127.0.0.1:${SENDER_HEALTH_PORT}/healthz"
-wait_http responder "http://127.0.0.1:${RESPONDER_WEB_PORT}/healthz"
-wait_http ingest "http://127.0.0.1:${INGEST_HEALTH_PORT}/healthz"
-wait_http admin-api "http://127.0.0.1:${ADMIN_PORT}/healthz"
+bash "$here/services.sh" start
 
 if [ "$local_mail" = 1 ] && [ "${MAILROOM_DEMO_MAILS:-1}" = 1 ]; then
     echo "== demo: customer emails dropped into ${INGEST_IMAP_USER}'s inbox"

@@ -30,6 +30,9 @@ def event_id_for(message_key: str, kind: str, what: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"{message_key}\x00{kind}\x00{what}")
 
 
+_DELIVERED_STATUSES = frozenset({TaskStatus.SENT, TaskStatus.HANDOFF, TaskStatus.DEAD_LETTER})
+
+
 def status_changed(
     message_key: str,
     kind: str,
@@ -53,7 +56,8 @@ def status_changed(
         attempts=attempts,
         error=error,
         # The text that went out is what an operator wants to read next to the task.
-        reply_text=out.body_text if out and status == TaskStatus.SENT else None,
+        # (A handoff acknowledgement or holding reply keeps the task's status; see handler.)
+        reply_text=out.body_text if out and status in _DELIVERED_STATUSES else None,
         model=out.model if out else None,
         prompt_tokens=out.prompt_tokens if out else None,
         completion_tokens=out.completion_tokens if out else None,
