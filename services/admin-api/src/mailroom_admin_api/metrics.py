@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["Metrics"]
 
@@ -16,6 +16,8 @@ class Metrics:
     latency: Histogram
     reprocessed: Counter
     transactional: Counter
+    dead_letters_open: Gauge
+    dead_letter_oldest_age: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -45,6 +47,16 @@ class Metrics:
                 "mailroom_admin_transactional_published",
                 "Transactional requests published, by template.",
                 ["template"],
+                registry=registry,
+            ),
+            dead_letters_open=Gauge(
+                "mailroom_dead_letters_open",
+                "Dead letters not reprocessed yet (read from PostgreSQL at each scrape).",
+                registry=registry,
+            ),
+            dead_letter_oldest_age=Gauge(
+                "mailroom_dead_letter_oldest_age_seconds",
+                "Age of the oldest dead letter not reprocessed yet (0 when there is none).",
                 registry=registry,
             ),
         )

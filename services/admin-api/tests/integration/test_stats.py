@@ -80,6 +80,7 @@ async def test_stats_figures(own_database_url: str, kafka_topics: Any, tools: An
             week = (await api.client.get("/v1/stats", params={"window": "7d"})).json()
             default = await api.client.get("/v1/stats")
             bad = await api.client.get("/v1/stats", params={"window": "400d"})
+            scrape = (await api.client.get("/metrics")).text
     finally:
         await engine.dispose()
 
@@ -116,6 +117,15 @@ async def test_stats_figures(own_database_url: str, kafka_topics: Any, tools: An
     assert [d["day"] for d in week["llm_by_day"]] == sorted(
         {hours_ago(30).date().isoformat(), hours_ago(1 / 3).date().isoformat()}
     )
+
+    # The dead-letter backlog gauges read the same rows at scrape time.
+    gauges = {
+        line.split()[0]: float(line.split()[1])
+        for line in scrape.splitlines()
+        if line.startswith("mailroom_dead_letter")
+    }
+    assert gauges["mailroom_dead_letters_open"] == 1
+    assert 31 * 3600 - 60 < gauges["mailroom_dead_letter_oldest_age_seconds"] < 31 * 3600 + 60
 
     assert default.status_code == 200
     assert default.json()["window"] == "24h"

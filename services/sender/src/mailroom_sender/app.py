@@ -165,7 +165,7 @@ async def _run_projector(
     try:
         runner = ProjectorRunner(
             consumer,
-            Projector(engine),  # type: ignore[arg-type]
+            Projector(engine, metrics=metrics),  # type: ignore[arg-type]
             metrics,
             [kafka.topic(t) for t in (INBOUND, STATUS, DEAD_LETTER, ALERTS)],
         )

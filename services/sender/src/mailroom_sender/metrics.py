@@ -20,6 +20,8 @@ class SenderMetrics:
     skipped: Counter
     send_seconds: Histogram
     projected: Counter
+    outcomes: Counter
+    end_to_end: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> SenderMetrics:
@@ -68,6 +70,19 @@ class SenderMetrics:
                 "mailroom_projector_events",
                 "Events applied by the projector.",
                 ["event_type", "outcome"],
+                registry=reg,
+            ),
+            outcomes=Counter(
+                "mailroom_emails",
+                "Emails that reached a final state, by state and route (from the projector).",
+                ["status", "route"],
+                registry=reg,
+            ),
+            end_to_end=Histogram(
+                "mailroom_email_end_to_end_seconds",
+                "Received by ingest → reply accepted by SMTP, per route.",
+                ["route"],
+                buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
                 registry=reg,
             ),
         )

@@ -25,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
 from mailroom_common.events import (
+    TERMINAL_STATUSES,
     AlertEvent,
     DeadLetterEvent,
     Event,
     EventDecodeError,
     InboundEmail,
     StatusChanged,
+    TaskStatus,
 )
 from mailroom_common.kafka import decode_record
 from mailroom_common.logging import get_logger
@@ -55,9 +57,15 @@ def _table(name: str) -> Table:
 class Projector:
     """Applies decoded events to PostgreSQL."""
 
-    def __init__(self, engine: AsyncEngine, consumer_name: str = CONSUMER_NAME) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        consumer_name: str = CONSUMER_NAME,
+        metrics: SenderMetrics | None = None,
+    ) -> None:
         self._engine = engine
         self._consumer = consumer_name
+        self._metrics = metrics
         self._tasks = _table("email_tasks")
         self._history = _table("task_status_changes")
         self._processed = _table("processed_events")
@@ -82,9 +90,22 @@ class Projector:
                 return True
             if isinstance(event, DeadLetterEvent):
                 await self._dead_letter(conn, event)
-            if affects_task(event):
-                await self._task(conn, event)
+            outcome = await self._task(conn, event) if affects_task(event) else None
+        if outcome is not None:
+            self._count_outcome(*outcome)
         return True
+
+    def _count_outcome(self, before: TaskRow, after: TaskRow) -> None:
+        """Emails by outcome and, for sent replies, received → SMTP-accepted time."""
+        if self._metrics is None or after.status == before.status:
+            return
+        if after.status not in {s.value for s in TERMINAL_STATUSES}:
+            return
+        route = after.route or "none"
+        self._metrics.outcomes.labels(after.status, route).inc()
+        if after.status == TaskStatus.SENT.value and after.received_at and after.status_at:
+            seconds = (after.status_at - after.received_at).total_seconds()
+            self._metrics.end_to_end.labels(route).observe(max(seconds, 0.0))
 
     async def _alert(self, conn: AsyncConnection, ev: AlertEvent) -> None:
         await conn.execute(
@@ -122,7 +143,7 @@ class Projector:
 
     async def _task(
         self, conn: AsyncConnection, ev: InboundEmail | StatusChanged | DeadLetterEvent
-    ) -> None:
+    ) -> tuple[TaskRow, TaskRow]:
         tasks = self._tasks
         # A placeholder makes the row lockable even when a status overtook its email.
         await conn.execute(
@@ -160,6 +181,7 @@ class Projector:
                 )
                 .on_conflict_do_nothing(index_elements=["event_id"])
             )
+        return row, new_row
 
 
 class ProjectorRunner:

@@ -20,6 +20,7 @@ from mailroom_common.events import (
     TaskStatus,
 )
 from mailroom_common.topics import ALERTS, DEAD_LETTER, INBOUND, STATUS
+from mailroom_sender.metrics import SenderMetrics
 from mailroom_sender.projector import Projector
 
 from .conftest import Bus, eventually, make_settings, running
@@ -199,3 +200,19 @@ async def test_projector_consumes_the_topics(
     assert snap["task"]["from_address"] == "ana@cliente.com"
     assert snap["task"]["reply_text"] == "Hola"
     assert snap["dead"] == 1
+
+
+async def test_outcomes_and_end_to_end_latency_are_counted_once(db_engine: AsyncEngine) -> None:
+    metrics = SenderMetrics.create()
+    key = f"<projm-{uuid.uuid4().hex[:8]}@cliente.com>"
+    events = lifecycle(key)
+    projector = Projector(db_engine, consumer_name="metrics", metrics=metrics)
+    await _apply_all(projector, events + events)  # redelivered: counted once
+    reg = metrics.registry
+    assert reg.get_sample_value("mailroom_emails_total", {"status": "sent", "route": "llm"}) == 1
+    # Received at -1 s, SMTP accepted (SENT) at the lifecycle's sent time.
+    count = reg.get_sample_value("mailroom_email_end_to_end_seconds_count", {"route": "llm"})
+    total = reg.get_sample_value("mailroom_email_end_to_end_seconds_sum", {"route": "llm"})
+    sent_at = next(e.occurred_at for e in events if getattr(e, "status", None) == TaskStatus.SENT)
+    assert count == 1
+    assert total == pytest.approx((sent_at - at(-1)).total_seconds())
