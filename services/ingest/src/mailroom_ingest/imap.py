@@ -258,6 +258,12 @@ class ImapSession:
         is the renewal period RFC 2177 asks for.
         """
         client: Any = self._client
+        # Mail that arrived while we were searching or fetching was announced then ("* n
+        # EXISTS" during another command); imaplib keeps such lines aside and the server will
+        # not repeat them in IDLE. Seen here, it means: sync again before idling.
+        pending = [client.untagged_responses.pop(k, None) for k in ("EXISTS", "RECENT")]
+        if any(pending):
+            return True
         tag = client._command("IDLE")
         new_mail = False
         while True:  # until "+ idling"; a tagged answer means IDLE was refused
