@@ -8,6 +8,8 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import asyncpg
+
 from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
 from mailroom_common.db.session import make_engine
 from mailroom_common.kafka import make_consumer, make_producer
@@ -20,6 +22,7 @@ from .health import HealthServer
 from .ledger import Ledger
 from .message import Identity
 from .metrics import SenderMetrics
+from .pgpool import open_pool
 from .projector import Projector, ProjectorRunner
 from .publisher import KafkaPublisher
 from .runner import SenderRunner
@@ -89,6 +92,22 @@ async def _run_sender(
     stop: asyncio.Event,
     ready: dict[str, Callable[[], bool]],
 ) -> None:
+    del engine  # the send path uses its own asyncpg pool (see pgpool.py)
+    # One connection per worker plus one for the batched 'sent' updates.
+    pool = await open_pool(cfg.database, cfg.sender.concurrency + 1)
+    try:
+        await _send_with(cfg, pool, metrics, stop, ready)
+    finally:
+        await pool.close()
+
+
+async def _send_with(
+    cfg: Settings,
+    pool: asyncpg.Pool,
+    metrics: SenderMetrics,
+    stop: asyncio.Event,
+    ready: dict[str, Callable[[], bool]],
+) -> None:
     s, common, kafka = cfg.sender, cfg.common, cfg.kafka
     from_address = s.from_address or s.smtp_user or common.shop_address
     identity = Identity(
@@ -98,7 +117,7 @@ async def _run_sender(
         reply_to=s.reply_to,
     )
     ledger = Ledger(
-        engine,  # type: ignore[arg-type]
+        pool,
         GuardLimits(s.max_replies_per_recipient, s.max_replies_per_thread, s.guard_window_s),
         frozenset({from_address, common.shop_address}),
     )

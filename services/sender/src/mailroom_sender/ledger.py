@@ -2,36 +2,116 @@
 
 State machine of a ``send_ledger`` row::
 
-    pending ──claim──> sending ──SMTP 250──> sent
-       ^                  │ 4xx / refused ──> pending   (retried later)
-       │                  │ 5xx ────────────> failed
-       │                  │ lost in DATA ───> uncertain
-       │                  └ crash ──────────> (found at redelivery/start-up) ─> crash rule
-    guards ──────────────────────────────────> suppressed
+    (none) ──claim──> sending ──SMTP 250──> sent
+    pending ─claim─^     │ 4xx / refused ──> pending   (retried later)
+                         │ 5xx ────────────> failed
+                         │ lost in DATA ───> uncertain
+                         └ crash ──────────> (found at redelivery/start-up) ─> crash rule
+    guards ─────────────────────────────────> suppressed
 
 ``sending`` is committed *before* the SMTP transaction starts, so after a crash a row in
 ``sending`` is the only sign that a message may have reached the server.
+
+Cost per message (it bounds throughput): a claim is four round trips (``BEGIN`` + the
+recipient's and thread's advisory locks, one statement reading the row, the suppression
+and the guard counts, one write, ``COMMIT``) and ``sent`` is one ``UPDATE`` shared by
+every worker whose message was accepted meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
+import hashlib
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
 from mailroom_common.db.models import LedgerState
 
 from .guards import AUTO_KINDS, GuardInput, GuardLimits, guard_reason
 
-__all__ = ["Claim", "ClaimAction", "Ledger", "LedgerRow", "SendRequest"]
+__all__ = ["Claim", "ClaimAction", "Ledger", "LedgerRow", "SendRequest", "guard_lock_keys"]
 
 _DONE_STATES = frozenset(
     {LedgerState.SENT, LedgerState.UNCERTAIN, LedgerState.FAILED, LedgerState.SUPPRESSED}
 )
-_COUNTED_STATES = (LedgerState.SENDING, LedgerState.SENT, LedgerState.UNCERTAIN)
+_COUNTED_STATES = [LedgerState.SENDING, LedgerState.SENT, LedgerState.UNCERTAIN]
+_AUTO_KINDS = sorted(AUTO_KINDS)
+
+# The row (locked), the suppression entry and -- for automatic kinds -- the recent sends to
+# this recipient and in this thread. A separate statement from the advisory lock on
+# purpose: in READ COMMITTED a statement sees the rows committed before *it* started, so
+# only a statement issued after the lock was granted counts the sends of the worker that
+# held the lock before us.
+_FACTS = """
+SELECT cur.id, cur.state, cur.attempts, cur.last_error,
+       (SELECT reason FROM suppressions WHERE address = $3::text) AS suppressed
+FROM (VALUES (1)) AS one
+LEFT JOIN LATERAL (
+    SELECT id, state, attempts, last_error FROM send_ledger
+    WHERE message_key = $1::text AND kind = $2::text FOR UPDATE
+) AS cur ON true
+"""
+_FACTS_WITH_COUNTS = """
+SELECT cur.id, cur.state, cur.attempts, cur.last_error,
+       (SELECT reason FROM suppressions WHERE address = $3::text) AS suppressed,
+       recent.to_recipient, recent.in_thread
+FROM (VALUES (1)) AS one
+LEFT JOIN LATERAL (
+    SELECT id, state, attempts, last_error FROM send_ledger
+    WHERE message_key = $1::text AND kind = $2::text FOR UPDATE
+) AS cur ON true
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE recipient = $3::text) AS to_recipient,
+           count(*) FILTER (WHERE thread_key = $4::text) AS in_thread
+    FROM send_ledger
+    WHERE kind = ANY($5::text[]) AND state = ANY($6::text[])
+      AND updated_at > now() - make_interval(secs => $7::float8)
+      AND (recipient = $3::text OR thread_key = $4::text)
+      AND NOT (message_key = $1::text AND kind = $2::text)
+) AS recent
+"""
+# A new row is written directly in its decided state (sending or suppressed): nothing else
+# can see it before COMMIT, so a 'pending' step in between would only cost an UPDATE.
+_INSERT = """
+INSERT INTO send_ledger (id, message_key, kind, smtp_message_id, recipient, thread_key,
+                         subject, state, attempts, last_error, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), now())
+ON CONFLICT DO NOTHING RETURNING id
+"""
+_UPDATE_CLAIMED = """
+UPDATE send_ledger SET state = $2, attempts = attempts + $3, last_error = $4, updated_at = now()
+WHERE id = $1 RETURNING attempts
+"""
+_MARK_SENT = """
+UPDATE send_ledger SET state = 'sent', last_error = NULL, updated_at = now(), sent_at = now()
+WHERE id = ANY($1::uuid[]) AND state = 'sending' RETURNING id
+"""
+
+
+def _lock_key(namespace: str, value: str) -> int:
+    digest = hashlib.blake2b(f"{namespace}\x00{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def guard_lock_keys(recipient: str, thread_key: str | None) -> list[int]:
+    """Advisory-lock keys a claim holds: its (normalised) recipient and its thread.
+
+    Both guard counts are then exact under concurrency: every claim that could change the
+    count for this address or this thread waits for ours to commit. Taken in ascending
+    order, so two claims never wait for each other in a cycle. Hashed here rather than
+    with ``hashtextextended`` so the locks go in the same round trip as ``BEGIN`` (a
+    multi-statement query carries no parameters; integer literals are safe to inline);
+    every replica must use this function.
+    """
+    keys = {_lock_key("recipient", recipient)}
+    if thread_key is not None:
+        keys.add(_lock_key("thread", thread_key))
+    return sorted(keys)
 
 
 class ClaimAction(enum.StrEnum):
@@ -71,144 +151,177 @@ class LedgerRow:
     attempts: int
 
 
+class _SentBatcher:
+    """Moves accepted rows to ``sent`` with one UPDATE for all workers waiting at once.
+
+    Each caller still waits until *its* row is committed as ``sent`` (the guarantee is
+    unchanged); the workers that finished an SMTP transaction while a batch was in flight
+    share the next statement instead of running one transaction each.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._waiting: dict[uuid.UUID, asyncio.Future[bool]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def mark(self, row_id: uuid.UUID) -> bool:
+        future = self._waiting.get(row_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            # Read the outcome even if the caller was cancelled, so it is never "unretrieved".
+            future.add_done_callback(_consume)
+            self._waiting[row_id] = future
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        # Shielded: a cancelled worker must not cancel the statement its neighbours share.
+        return await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            try:
+                async with self._pool.acquire() as conn:
+                    rows = await conn.fetch(_MARK_SENT, list(batch))
+            except asyncio.CancelledError:
+                for future in batch.values():
+                    future.cancel()
+                raise
+            except Exception as exc:
+                for future in batch.values():
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                updated = {row["id"] for row in rows}
+                for row_id, future in batch.items():
+                    if not future.done():
+                        future.set_result(row_id in updated)
+
+
+def _consume(future: asyncio.Future[bool]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class Ledger:
     def __init__(
-        self, engine: AsyncEngine, limits: GuardLimits, own_addresses: frozenset[str]
+        self, pool: asyncpg.Pool, limits: GuardLimits, own_addresses: frozenset[str]
     ) -> None:
-        self._engine = engine
+        self._pool = pool
         self._limits = limits
         self._own = frozenset(a.strip().lower() for a in own_addresses)
+        self._sent = _SentBatcher(pool)
 
     async def claim(self, req: SendRequest) -> Claim:
         """Insert or find the row and, if it may be sent now, move it to ``sending``.
 
-        One transaction: the recipient's advisory lock makes the cap check and the move to
-        ``sending`` atomic across workers and replicas, so two messages to the same address
-        cannot both slip under the limit.
+        One transaction under the recipient's and the thread's advisory locks: the cap
+        checks and the move to ``sending`` are atomic across workers and replicas, so two
+        messages to the same address (or thread) cannot both slip under the limit.
         """
         recipient = req.recipient.strip().lower()
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:r, 0))"), {"r": recipient}
+        begin = "BEGIN;" + "".join(
+            f" SELECT pg_advisory_xact_lock({key});"
+            for key in guard_lock_keys(recipient, req.thread_key)
+        )
+        async with self._pool.acquire() as conn:
+            # Two tries: a concurrent insert of the same (key, kind) under other locks (a
+            # record whose recipient and thread changed) makes the first one find no row yet
+            # lose the insert; the second one sees that row.
+            for _ in range(2):
+                await conn.execute(begin)
+                try:
+                    claim = await self._claim_locked(conn, req, recipient)
+                except asyncio.CancelledError:
+                    raise  # the pool rolls back once the cancelled query has stopped
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await conn.execute("ROLLBACK")
+                    raise
+                if claim is None:
+                    await conn.execute("ROLLBACK")
+                    continue
+                await conn.execute("COMMIT")
+                return claim
+        raise RuntimeError(f"ledger claim for {req.message_key!r} kept conflicting")
+
+    async def _claim_locked(
+        self, conn: asyncpg.Connection, req: SendRequest, recipient: str
+    ) -> Claim | None:
+        auto = req.kind in AUTO_KINDS
+        if auto:
+            facts = await conn.fetchrow(
+                _FACTS_WITH_COUNTS,
+                req.message_key,
+                req.kind,
+                recipient,
+                req.thread_key,
+                _AUTO_KINDS,
+                _COUNTED_STATES,
+                float(self._limits.window_s),
             )
-            inserted = await conn.execute(
-                text(
-                    "INSERT INTO send_ledger (id, message_key, kind, smtp_message_id, recipient,"
-                    " thread_key, subject, state, attempts, created_at, updated_at)"
-                    " VALUES (:id, :mk, :kind, :mid, :rcpt, :thread, :subject, 'pending', 0,"
-                    " now(), now()) ON CONFLICT DO NOTHING RETURNING id"
-                ),
-                {
-                    "id": uuid.uuid4(),
-                    "mk": req.message_key,
-                    "kind": req.kind,
-                    "mid": req.smtp_message_id,
-                    "rcpt": recipient,
-                    "thread": req.thread_key,
-                    "subject": req.subject,
-                },
-            )
-            new_id = inserted.scalar_one_or_none()
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT id, state, attempts, last_error FROM send_ledger"
-                        " WHERE message_key = :mk AND kind = :kind FOR UPDATE"
-                    ),
-                    {"mk": req.message_key, "kind": req.kind},
-                )
-            ).one()
-            row_id, state, attempts = row.id, row.state, row.attempts
-            if new_id is None and state in _DONE_STATES:
-                return Claim(ClaimAction.SKIP, row_id, state, attempts, row.last_error)
+        else:
+            facts = await conn.fetchrow(_FACTS, req.message_key, req.kind, recipient)
+        assert facts is not None  # the outer VALUES row is always there
+        row_id: uuid.UUID | None = facts["id"]
+        if row_id is not None:
+            state, attempts = str(facts["state"]), int(facts["attempts"])
+            if state in _DONE_STATES:
+                return Claim(ClaimAction.SKIP, row_id, state, attempts, facts["last_error"])
             if state == LedgerState.SENDING:
                 return Claim(ClaimAction.ORPHAN, row_id, state, attempts)
-            reason = await self._guard(conn, req.kind, recipient, req.thread_key, row_id)
-            if reason is not None:
-                await conn.execute(
-                    text(
-                        "UPDATE send_ledger SET state = 'suppressed', last_error = :reason,"
-                        " updated_at = now() WHERE id = :id"
-                    ),
-                    {"id": row_id, "reason": reason},
-                )
-                return Claim(ClaimAction.GUARDED, row_id, LedgerState.SUPPRESSED, attempts, reason)
-            await conn.execute(
-                text(
-                    "UPDATE send_ledger SET state = 'sending', attempts = attempts + 1,"
-                    " updated_at = now() WHERE id = :id"
-                ),
-                {"id": row_id},
-            )
-            return Claim(ClaimAction.SEND, row_id, LedgerState.SENDING, attempts + 1)
-
-    async def _guard(
-        self,
-        conn: AsyncConnection,
-        kind: str,
-        recipient: str,
-        thread_key: str | None,
-        row_id: uuid.UUID,
-    ) -> str | None:
-        suppressed = (
-            await conn.execute(
-                text("SELECT reason FROM suppressions WHERE address = :a"), {"a": recipient}
-            )
-        ).scalar_one_or_none()
-        to_recipient = in_thread = 0
-        if kind in AUTO_KINDS and suppressed is None:
-            params = {
-                "r": recipient,
-                "t": thread_key,
-                "id": row_id,
-                "kinds": list(AUTO_KINDS),
-                "states": list(_COUNTED_STATES),
-                "window": float(self._limits.window_s),
-            }
-            counts = (
-                await conn.execute(
-                    text(
-                        "SELECT count(*) FILTER (WHERE recipient = CAST(:r AS text))"
-                        " AS to_recipient,"
-                        " count(*) FILTER (WHERE thread_key = CAST(:t AS text)) AS in_thread"
-                        " FROM send_ledger WHERE id <> :id AND kind = ANY(:kinds)"
-                        " AND state = ANY(:states)"
-                        " AND updated_at > now() - make_interval(secs => :window)"
-                        " AND (recipient = CAST(:r AS text) OR thread_key = CAST(:t AS text))"
-                    ),
-                    params,
-                )
-            ).one()
-            to_recipient, in_thread = int(counts.to_recipient), int(counts.in_thread)
-        return guard_reason(
+        reason = guard_reason(
             GuardInput(
-                kind=kind,
+                kind=req.kind,
                 recipient=recipient,
                 own_addresses=self._own,
-                suppressed_reason=suppressed,
-                recent_to_recipient=to_recipient,
-                recent_in_thread=in_thread,
+                suppressed_reason=facts["suppressed"],
+                recent_to_recipient=int(facts["to_recipient"]) if auto else 0,
+                recent_in_thread=int(facts["in_thread"]) if auto else 0,
             ),
             self._limits,
         )
+        new_state = LedgerState.SUPPRESSED if reason is not None else LedgerState.SENDING
+        action = ClaimAction.GUARDED if reason is not None else ClaimAction.SEND
+        bump = 0 if reason is not None else 1
+        if row_id is None:
+            new_id = uuid.uuid4()
+            inserted = await conn.fetchval(
+                _INSERT,
+                new_id,
+                req.message_key,
+                req.kind,
+                req.smtp_message_id,
+                recipient,
+                req.thread_key,
+                req.subject,
+                new_state,
+                bump,
+                reason,
+            )
+            if inserted is None:
+                return None
+            return Claim(action, new_id, new_state, bump, reason)
+        attempts = await conn.fetchval(_UPDATE_CLAIMED, row_id, new_state, bump, reason)
+        return Claim(action, row_id, new_state, int(attempts), reason)
 
     async def _set(
         self, row_id: uuid.UUID, state: str, error: str | None, *, from_state: str | None
     ) -> bool:
-        sent_at = ", sent_at = now()" if state == LedgerState.SENT else ""
-        guard = " AND state = :from_state" if from_state else ""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                text(
-                    f"UPDATE send_ledger SET state = :state, last_error = :error,"  # noqa: S608
-                    f" updated_at = now(){sent_at} WHERE id = :id{guard}"
-                ),
-                {"id": row_id, "state": state, "error": error, "from_state": from_state},
+        guard = " AND state = $4" if from_state else ""
+        args: list[Any] = [row_id, state, error]
+        if from_state:
+            args.append(from_state)
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                "UPDATE send_ledger SET state = $2, last_error = $3, updated_at = now()"  # noqa: S608
+                f" WHERE id = $1{guard}",
+                *args,
             )
-            return bool(result.rowcount)
+        return str(status) != "UPDATE 0"
 
     async def mark_sent(self, row_id: uuid.UUID) -> bool:
-        return await self._set(row_id, LedgerState.SENT, None, from_state=LedgerState.SENDING)
+        """``sending`` → ``sent``; returns once committed (batched with other workers)."""
+        return await self._sent.mark(row_id)
 
     async def mark_retry(self, row_id: uuid.UUID, error: str) -> bool:
         """The server did not take it: back to ``pending`` until the retry is due."""
@@ -224,36 +337,34 @@ class Ledger:
 
     async def stale_sending(self, older_than_s: float) -> list[LedgerRow]:
         """Rows left in ``sending`` for longer than any live attempt could take."""
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT id, message_key, kind, smtp_message_id, recipient, thread_key,"
-                    " attempts FROM send_ledger WHERE state = 'sending'"
-                    " AND updated_at < now() - make_interval(secs => :age) ORDER BY updated_at"
-                ),
-                {"age": float(older_than_s)},
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, message_key, kind, smtp_message_id, recipient, thread_key,"
+                " attempts FROM send_ledger WHERE state = 'sending'"
+                " AND updated_at < now() - make_interval(secs => $1::float8)"
+                " ORDER BY updated_at",
+                float(older_than_s),
             )
-            return [
-                LedgerRow(
-                    r.id,
-                    r.message_key,
-                    r.kind,
-                    r.smtp_message_id,
-                    r.recipient,
-                    r.thread_key,
-                    r.attempts,
-                )
-                for r in rows
-            ]
+        return [
+            LedgerRow(
+                r["id"],
+                r["message_key"],
+                r["kind"],
+                r["smtp_message_id"],
+                r["recipient"],
+                r["thread_key"],
+                r["attempts"],
+            )
+            for r in rows
+        ]
 
     async def suppress(self, address: str, reason: str) -> bool:
         """Add an address to the suppression list; False if it was already there."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                text(
-                    "INSERT INTO suppressions (address, reason, created_at)"
-                    " VALUES (:a, :r, now()) ON CONFLICT (address) DO NOTHING"
-                ),
-                {"a": address.strip().lower(), "r": reason},
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                "INSERT INTO suppressions (address, reason, created_at)"
+                " VALUES ($1, $2, now()) ON CONFLICT (address) DO NOTHING",
+                address.strip().lower(),
+                reason,
             )
-            return bool(result.rowcount)
+        return str(status) != "INSERT 0 0"

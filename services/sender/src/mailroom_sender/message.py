@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address
+from email import policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
@@ -41,6 +42,31 @@ _PREFIX_RE = re.compile(
 )
 MAX_REFERENCES = 20
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
+
+
+class _HeaderClassCache(HeaderRegistry):
+    """The stdlib registry creates a new header *class* (``type(...)``) for every header it
+    parses -- about 8 µs each, a seventh of rendering a reply on the send path. The class
+    depends only on the header name, so it is made once per name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._classes.clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+# email.policy.default with the cache above; what EmailMessage() would use otherwise.
+_POLICY = policy.default.clone(header_factory=_HeaderClassCache())
 
 
 def normalise_subject(subject: str | None) -> str:
@@ -125,7 +151,7 @@ class OutgoingMail:
 
 def build_email(mail: OutgoingMail, identity: Identity, *, now: datetime) -> EmailMessage:
     """Render ``mail`` as a MIME message (text, plus an HTML alternative when given)."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=_POLICY)
     msg["Message-ID"] = make_message_id(mail.message_key, mail.kind, identity.domain)
     msg["Date"] = format_datetime(now)
     msg["From"] = formataddr((identity.display_name, identity.from_address))
