@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from opentelemetry import metrics, trace
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from mailroom_common.events import (
     AlertSeverity,
+    InboundEmail,
     OutboundKind,
     ProviderStateEvent,
     TaskStatus,
@@ -41,6 +42,16 @@ __all__ = ["Desk", "DeskConfig", "DonePort", "Publisher", "StatePort"]
 
 log = get_logger("mailroom_responder.desk")
 tracer = trace.get_tracer("mailroom_responder")
+
+
+def done_key(email: InboundEmail) -> str:
+    """Key of one run of an email in the llm-done table.
+
+    An operator's reprocess is a new run of the same email (``reprocess_of_trace_id`` set,
+    as in the outcome event ids): it must be answered, not skipped as a duplicate.
+    """
+    run = email.reprocess_of_trace_id
+    return f"{email.message_key}|{run}" if run else email.message_key
 
 
 class StatePort(Protocol):
@@ -151,7 +162,7 @@ class Desk:
     async def process(self, request: LlmRequest, should_yield: Callable[[], bool]) -> str:
         """Handle one request; returns what happened (for logs and tests)."""
         email = request.inbound
-        if self.done.is_done(email.message_key):
+        if self.done.is_done(done_key(email)):
             log.info("done.duplicate", message_key=email.message_key)
             return "duplicate"
         waited_for: str | None = None
@@ -190,7 +201,10 @@ class Desk:
             return await self._on_success(request, result)
 
     async def _call(self, request: LlmRequest) -> LlmResult:
-        with tracer.start_as_current_span(f"chat {self.client.model}") as span:
+        # GenAI conventions: a CLIENT span named "{operation} {model}".
+        with tracer.start_as_current_span(
+            f"chat {self.client.model}", kind=SpanKind.CLIENT
+        ) as span:
             span.set_attribute("gen_ai.system", "groq")
             span.set_attribute("gen_ai.operation.name", "chat")
             span.set_attribute("gen_ai.request.model", self.client.model)
@@ -335,7 +349,7 @@ class Desk:
                 trace_id=current_trace_id(),
             )
         )
-        await self._finish(email.message_key, out)
+        await self._finish(done_key(email), out)
         log.error(
             "dead_letter",
             message_key=email.message_key,
@@ -372,7 +386,7 @@ class Desk:
                 ack=self.cfg.handoff_ack,
                 intent=request.intent,
             )
-            await self._finish(email.message_key, out)
+            await self._finish(done_key(email), out)
             return "handoff"
         cost = (
             result.prompt_tokens * self.cfg.price_input_per_token
@@ -406,14 +420,14 @@ class Desk:
                 **usage,
             ),
         ]
-        await self._finish(email.message_key, out)
+        await self._finish(done_key(email), out)
         log.info("done", message_key=email.message_key, route=request.route.value)
         return "replied"
 
-    async def _finish(self, message_key: str, out: list[Emission]) -> None:
+    async def _finish(self, run_key: str, out: list[Emission]) -> None:
         # Outcome first, then "done": a crash in between re-emits the same events (same
         # ids) instead of losing them.
         for emission in out:
             await self.publisher.emit(emission)
         await self.publisher.flush()
-        await self.done.mark_done(message_key)
+        await self.done.mark_done(run_key)

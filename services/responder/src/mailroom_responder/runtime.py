@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 import faust
 from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 
 from mailroom_common.events import (
     AlertSeverity,
@@ -68,9 +70,23 @@ class FaustPublisher:
         self.topics = topics
 
     async def _send(self, spec: TopicSpec, key: str, value: bytes) -> None:
-        await self.topics[spec].send(
-            key=key.encode("utf-8"), value=value, headers=headers_with_context()
-        )
+        # A PRODUCER span per record: its context, not the agent's, goes into the headers,
+        # so the consumer's span hangs off this hop (OTel messaging conventions).
+        name = self.topics.real_name(spec)
+        with tracer.start_as_current_span(
+            f"{name} publish",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation": "publish",
+                "messaging.operation.name": "send",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": name,
+            },
+        ):
+            await self.topics[spec].send(
+                key=key.encode("utf-8"), value=value, headers=headers_with_context()
+            )
 
     async def emit(self, emission: Emission) -> None:
         await self._send(emission.topic, emission.key, encode_event(emission.event))
@@ -111,6 +127,14 @@ class TableDone:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _parent(event: Any) -> Context | None:
+    """Parent of an agent's span: Faust's process span when its OpenTelemetry sensor opened
+    one (None = the current context), else the context in the record's headers."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    return context_from_headers(event.headers)
 
 
 class Runtime:
@@ -185,8 +209,7 @@ class Runtime:
     # ------------------------------------------------------------------ mail.inbound
 
     async def on_inbound(self, event: Any) -> str:
-        ctx = context_from_headers(event.headers)
-        with tracer.start_as_current_span("responder.inbound", context=ctx) as span:
+        with tracer.start_as_current_span("responder.inbound", context=_parent(event)) as span:
             topic = self.topics.real_name(INBOUND)
             try:
                 email = decode_event(event.value)
@@ -268,8 +291,7 @@ class Runtime:
     # ------------------------------------------------------------------ mail.llm-requests
 
     async def on_llm_request(self, event: Any) -> str:
-        ctx = context_from_headers(event.headers)
-        with tracer.start_as_current_span("responder.llm_request", context=ctx) as span:
+        with tracer.start_as_current_span("responder.llm_request", context=_parent(event)) as span:
             topic = self.topics.real_name(LLM_REQUESTS)
             try:
                 request = decode_request(event.value)
@@ -284,8 +306,7 @@ class Runtime:
 
     async def on_retry(self, event: Any, spec: TopicSpec) -> str:
         """Wait until the record is due, then queue it for the provider again."""
-        ctx = context_from_headers(event.headers)
-        with tracer.start_as_current_span("responder.retry_wait", context=ctx):
+        with tracer.start_as_current_span("responder.retry_wait", context=_parent(event)):
             try:
                 request = decode_request(event.value)
             except LlmRequestDecodeError as exc:

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import faust
 from aiokafka.partitioner import murmur2
+from faust.contrib.opentelemetry import setup_opentelemetry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
@@ -82,6 +83,10 @@ def build_service(
 ) -> Service:
     """Wire everything; ``database=None`` (unit tests) runs without PostgreSQL."""
     app = create_app(settings, kafka)
+    # Faust's OpenTelemetry sensor opens a CONSUMER "<topic> process" span per event, with
+    # the producer's context from the record headers as parent, and keeps it current while
+    # the agent works: everything the runtime does nests under the Kafka hop.
+    setup_opentelemetry(app)
     topics = declare_topics(app, kafka)
     tables = declare_tables(app)
     faq_book = faq or load_faq(settings.faq_path)
