@@ -25,11 +25,16 @@ REPO_ROOT=$(cd -- "$SCRIPT_DIR/../.." && pwd)
 # The unprivileged PostgreSQL and mail users must be able to reach the state folder. A clone
 # under a private home (e.g. /root is 0700) cannot give them that, so there the state lives
 # in /var/tmp/mailroom-stack-<hash of the clone's path> and <repo>/.stack links to it.
-if [ -z "${MAILROOM_STACK_DIR:-}" ] && [ ! -e "$REPO_ROOT/.stack" ] \
+if [ -z "${MAILROOM_STACK_DIR:-}" ] && [ ! -L "$REPO_ROOT/.stack" ] \
     && ! runuser -u nobody -- test -x "$REPO_ROOT" 2>/dev/null; then
     private_state="/var/tmp/mailroom-stack-$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)"
     mkdir -p "$private_state"
     chmod 0755 "$private_state"
+    if [ -d "$REPO_ROOT/.stack" ]; then
+        # Already made by something else (e.g. the validators in .stack/tools): move it over.
+        cp -a "$REPO_ROOT/.stack/." "$private_state/"
+        rm -rf "$REPO_ROOT/.stack"
+    fi
     ln -sfn "$private_state" "$REPO_ROOT/.stack"
 fi
 STATE=${MAILROOM_STACK_DIR:-$REPO_ROOT/.stack}
