@@ -419,7 +419,7 @@ class MessageHandler:
             attempts=attempts,
             error=error,
         )
-        await self._pub.publish(STATUS, event, key=target.thread_key or target.message_key)
+        await self._pub.publish(STATUS, event, key=target.message_key)
 
     async def _reject(
         self,

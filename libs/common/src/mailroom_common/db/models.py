@@ -4,7 +4,7 @@ Who writes what (see docs/architecture.md): the sender's projector owns ``email_
 ``task_status_changes``, ``dead_letters`` and ``alerts``; the sender owns
 ``send_ledger`` and ``suppressions``; ingest owns ``ingest_checkpoints``; the responder
 owns ``conversation_turns``; the catalogue is loaded by the import command and read by the
-responder; the admin API writes ``reprocess_requests``.
+responder; the admin API writes ``reprocess_requests`` and ``dead_letters.reprocessed_at``.
 """
 
 from __future__ import annotations
