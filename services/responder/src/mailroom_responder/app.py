@@ -6,6 +6,7 @@ import faust
 
 from mailroom_common.config import KafkaSettings
 from mailroom_common.topics import INBOUND
+from mailroom_responder.consumer import SeekSafeTransport
 from mailroom_responder.settings import ResponderSettings
 
 __all__ = ["broker_urls", "create_app"]
@@ -23,7 +24,7 @@ def broker_urls(kafka: KafkaSettings) -> list[str]:
 def create_app(settings: ResponderSettings, kafka: KafkaSettings) -> faust.App:
     # The topic prefix also prefixes the app id (consumer group and changelog topics),
     # so two test runs, or two environments on one cluster, never share state.
-    return faust.App(
+    app = faust.App(
         f"{kafka.topic_prefix}{settings.app_id}",
         broker=broker_urls(kafka),
         broker_credentials=None,
@@ -50,3 +51,7 @@ def create_app(settings: ResponderSettings, kafka: KafkaSettings) -> faust.App:
         # Faust's worker calls dictConfig at start; keep our (structlog) loggers enabled.
         logging_config={"version": 1, "disable_existing_loggers": False, "merge": True},
     )
+    # Faust's own transport can lose records when a worker starts with a backlog; see
+    # mailroom_responder.consumer.
+    app.transport = SeekSafeTransport(app.conf.broker_consumer, app)
+    return app
