@@ -25,6 +25,8 @@ from .metrics import SenderMetrics
 from .pgpool import open_pool
 from .projector import Projector, ProjectorRunner
 from .publisher import KafkaPublisher
+from .redrive import RedriveSweep
+from .redrive_logic import RedrivePolicy
 from .runner import SenderRunner
 from .sentbox import SentFolder, SentFolderConfig
 from .settings import SenderSettings
@@ -190,9 +192,46 @@ async def _run_projector(
         )
         ready["projector"] = lambda: runner.ready
         log.info("projector.started")
-        await runner.run(stop)
+        if not cfg.sender.redrive_enabled:
+            await runner.run(stop)
+            return
+        await _project_and_redrive(cfg, engine, metrics, stop, runner)
     finally:
         await consumer.stop()
+
+
+async def _project_and_redrive(
+    cfg: Settings,
+    engine: object,
+    metrics: SenderMetrics,
+    stop: asyncio.Event,
+    runner: ProjectorRunner,
+) -> None:
+    """The projector plus the redrive sweep, which lives where the projection is fresh."""
+    s = cfg.sender
+    producer = make_producer(cfg.kafka, "mailroom-redrive")
+    await producer.start()
+    try:
+        sweep = RedriveSweep(
+            engine,  # type: ignore[arg-type]
+            producer,
+            cfg.kafka,
+            RedrivePolicy(after_s=s.redrive_after_s, max_redrives=s.redrive_max),
+            batch=s.redrive_batch,
+            metrics=metrics,
+            caught_up=lambda: runner.caught_up,
+        )
+        task = asyncio.create_task(sweep.run(stop, s.redrive_interval_s))
+        log.info("redrive.started", after_s=s.redrive_after_s, max=s.redrive_max)
+        try:
+            await runner.run(stop)
+        finally:
+            # A sweep cut short rolls back; what it had published is republished later.
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await producer.stop()
 
 
 async def run(cfg: Settings, mode: str, stop: asyncio.Event | None = None) -> None:

@@ -22,6 +22,7 @@ class SenderMetrics:
     projected: Counter
     outcomes: Counter
     end_to_end: Histogram
+    redrives: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> SenderMetrics:
@@ -83,6 +84,13 @@ class SenderMetrics:
                 "Received by ingest → reply accepted by SMTP, per route.",
                 ["route"],
                 buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
+                registry=reg,
+            ),
+            redrives=Counter(
+                "mailroom_sender_redrives",
+                "Stuck 'received' tasks handled by the redrive sweep "
+                "(republished, gave_up = alert raised, failed = publish failed).",
+                ["outcome"],
                 registry=reg,
             ),
         )

@@ -15,7 +15,12 @@ partitions, retries). The rules that make the final row independent of arrival o
   the event that wins the status, otherwise only filled when still empty.
 * **Counters**: attempts and token/cost figures keep the maximum seen;
   ``first_replied_at`` keeps the earliest reply/sent time.
-* **Inbound facts** (sender, subject, mailbox, received time, thread) are filled once.
+* **Inbound facts** (sender, subject, mailbox, received time, thread, trace id) are
+  filled once.
+* **The original email** (an answerable InboundEmail as JSON) is stored once per *run*:
+  the first one, then only an operator's reprocess (a new ``reprocess_of_trace_id``,
+  newer than the stored one) replaces it, and resets the redrive sweep's count for the new
+  run. A duplicate of the same run (ingest re-publishing after a crash) changes nothing.
 
 Duplicate events are filtered before this function by ``processed_events``; applying the
 same event twice here is harmless anyway (same key → not greater → no change).
@@ -27,6 +32,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from mailroom_common.events import (
     DeadLetterEvent,
@@ -78,6 +84,9 @@ class TaskRow:
     cost_usd: Decimal = Decimal(0)
     trace_id: str | None = None
     first_replied_at: datetime | None = None
+    original: dict[str, Any] | None = None
+    redrive_count: int = 0
+    redrive_alerted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +126,32 @@ def _with_status(
     return row, wins
 
 
-def _inbound(row: TaskRow, ev: InboundEmail) -> tuple[TaskRow, HistoryEntry]:
+def _stored_at(original: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(original["occurred_at"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _new_run(original: dict[str, Any] | None, ev: InboundEmail) -> bool:
+    """Whether ``ev`` should become the stored original (see the module docstring)."""
+    if original is None:
+        return True
+    if ev.reprocess_of_trace_id is None or ev.reprocess_of_trace_id == original.get(
+        "reprocess_of_trace_id"
+    ):
+        return False
+    stored_at = _stored_at(original)
+    return stored_at is None or ev.occurred_at > stored_at
+
+
+def _inbound(row: TaskRow, ev: InboundEmail, trace_id: str | None) -> tuple[TaskRow, HistoryEntry]:
+    if ev.disposition is Disposition.ANSWERABLE and _new_run(row.original, ev):
+        # mode="json": exactly the JSON encode_event put on the topic, so the redrive
+        # sweep and the admin API can validate it back into the same InboundEmail.
+        row = replace(
+            row, original=ev.model_dump(mode="json"), redrive_count=0, redrive_alerted_at=None
+        )
     if ev.disposition is Disposition.ANSWERABLE:
         status, reason = TaskStatus.RECEIVED.value, None
     elif ev.disposition is Disposition.IGNORED:
@@ -132,9 +166,10 @@ def _inbound(row: TaskRow, ev: InboundEmail) -> tuple[TaskRow, HistoryEntry]:
         from_address=row.from_address or ev.from_address,
         subject=row.subject if row.subject is not None else ev.subject,
         received_at=row.received_at or ev.received_at,
+        trace_id=row.trace_id or trace_id,
     )
     entry = HistoryEntry(
-        ev.event_id, ev.message_key, status, reason, ev.producer, None, ev.occurred_at
+        ev.event_id, ev.message_key, status, reason, ev.producer, trace_id, ev.occurred_at
     )
     return row, entry
 
@@ -192,12 +227,20 @@ def affects_task(event: object) -> bool:
 
 
 def apply_event(
-    row: TaskRow | None, event: InboundEmail | StatusChanged | DeadLetterEvent
+    row: TaskRow | None,
+    event: InboundEmail | StatusChanged | DeadLetterEvent,
+    *,
+    trace_id: str | None = None,
 ) -> tuple[TaskRow, HistoryEntry | None]:
-    """The row after ``event`` and the history entry it adds (None: no task change)."""
+    """The row after ``event`` and the history entry it adds (None: no task change).
+
+    ``trace_id`` is the trace the event travelled in (from its record headers); an
+    inbound email's fills the row's trace id, so the redrive sweep can republish the
+    email inside its own trace even before the responder reported anything.
+    """
     current = row or empty_row(event.message_key)
     if isinstance(event, InboundEmail):
-        return _inbound(current, event)
+        return _inbound(current, event, trace_id)
     if isinstance(event, StatusChanged):
         return _status(current, event)
     if event.stage in _TASK_ENDING_DEAD_LETTER_STAGES:

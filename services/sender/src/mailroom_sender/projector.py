@@ -159,7 +159,8 @@ class Projector:
             )
         ).one()
         row = TaskRow(**dict(current._mapping))
-        new_row, entry = apply_event(row, ev)
+        # The consumer span is a child of the record's trace context: the email's trace.
+        new_row, entry = apply_event(row, ev, trace_id=current_trace_id())
         if new_row != row:
             values = {k: v for k, v in dataclasses.asdict(new_row).items() if k != "message_key"}
             await conn.execute(
@@ -195,6 +196,10 @@ class ProjectorRunner:
         self._metrics = metrics
         self._topics = topics
         self.ready = False
+        # True once a fetch came back empty: every assigned partition is applied up to its
+        # end. The redrive sweep waits for it, since a lagging projection would make
+        # emails the responder already handled look stuck in 'received'.
+        self.caught_up = False
 
     async def _apply_record(self, record: Any) -> None:
         try:
@@ -228,6 +233,7 @@ class ProjectorRunner:
         try:
             while not stop.is_set():
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+                self.caught_up = not batches
                 for records in batches.values():
                     for record in records:
                         await self._apply_with_retry(record, stop)
@@ -235,6 +241,7 @@ class ProjectorRunner:
                     await self._consumer.commit()
         finally:
             self.ready = False
+            self.caught_up = False
 
     async def _apply_with_retry(self, record: Any, stop: asyncio.Event) -> None:
         delay = 0.5

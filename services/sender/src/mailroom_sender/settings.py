@@ -145,6 +145,33 @@ class SenderSettings(BaseSettings):
         ),
     )
 
+    # --- Redrive sweep (runs with the projector) ----------------------------------------
+    redrive_enabled: bool = Field(
+        default=True,
+        description=(
+            "Republish answerable emails left in 'received' (the responder never saw them)."
+        ),
+    )
+    redrive_after_s: float = Field(
+        default=300.0,
+        ge=1,
+        description=(
+            "A task unchanged in 'received' for this long is republished; must exceed the "
+            "time mail can wait in the responder's inbound backlog."
+        ),
+    )
+    redrive_interval_s: float = Field(
+        default=60.0, gt=0, description="How often the redrive sweep looks for stuck tasks."
+    )
+    redrive_max: int = Field(
+        default=3,
+        ge=0,
+        description="Republishes per task before the sweep gives up and raises an alert.",
+    )
+    redrive_batch: int = Field(
+        default=100, ge=1, le=10_000, description="Tasks the sweep locks and handles at once."
+    )
+
     # --- Operations -------------------------------------------------------------------
     health_port: int = Field(
         default=8083, ge=0, le=65535, description="Port of /healthz, /readyz and /metrics."

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import random
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from mailroom_common.events import (
@@ -11,6 +13,7 @@ from mailroom_common.events import (
     Route,
     StatusChanged,
     TaskStatus,
+    encode_event,
 )
 from mailroom_sender.projection import HistoryEntry, TaskRow, affects_task, apply_event
 
@@ -195,3 +198,58 @@ def test_responder_dead_letter_ends_the_task_but_sender_ones_do_not() -> None:
     assert row.attempts == 3
     assert row.last_error == "boom"
     assert any(e.status == "dead_letter" for e in entry.values())
+
+
+# --- the stored original (for the redrive sweep and the admin API's reprocess) ------------
+def test_an_answerable_inbound_is_stored_as_the_json_on_the_topic() -> None:
+    ev = inbound(text="¿Tienen el talle M?")
+    row, _ = apply_event(None, ev)
+    assert row.original == json.loads(encode_event(ev))
+    assert InboundEmail.model_validate(row.original) == ev
+
+
+def test_ignored_and_rejected_mail_stores_no_original() -> None:
+    for disposition in (Disposition.IGNORED, Disposition.REJECTED):
+        row, _ = apply_event(None, inbound(disposition=disposition, screen_reason="bounce"))
+        assert row.original is None
+
+
+def test_a_status_without_its_inbound_stores_no_original() -> None:
+    row, _ = apply_event(None, status(TaskStatus.PROCESSING, 1))
+    assert row.original is None
+
+
+def test_a_second_inbound_of_the_same_run_keeps_the_first_original() -> None:
+    first = inbound(text="primero")
+    again = inbound(text="segundo", occurred_at=at(10))  # ingest re-published after a crash
+    row, _ = project([first, again])
+    assert row is not None
+    assert row.original is not None
+    assert row.original["event_id"] == str(first.event_id)
+
+
+def test_a_newer_reprocess_run_replaces_the_original_and_resets_the_redrive_count() -> None:
+    row, _ = apply_event(None, inbound())
+    row = replace(row, redrive_count=3, redrive_alerted_at=at(50))
+    rerun = inbound(occurred_at=at(60), reprocess_of_trace_id="d" * 32, producer="admin-api")
+    row, _ = apply_event(row, rerun)
+    assert row.original is not None
+    assert row.original["event_id"] == str(rerun.event_id)
+    assert (row.redrive_count, row.redrive_alerted_at) == (0, None)
+    # An older run arriving late changes nothing; nor does the same run again.
+    for late in (
+        inbound(occurred_at=at(30), reprocess_of_trace_id="e" * 32),
+        inbound(occurred_at=at(70), reprocess_of_trace_id="d" * 32),
+        inbound(occurred_at=at(80)),
+    ):
+        after, _ = apply_event(row, late)
+        assert after.original == row.original
+
+
+def test_the_inbound_trace_fills_the_row_until_the_responder_reports() -> None:
+    row, entry = apply_event(None, inbound(), trace_id="1" * 32)
+    assert row.trace_id == "1" * 32
+    assert entry is not None
+    assert entry.trace_id == "1" * 32
+    row, _ = apply_event(row, status(TaskStatus.PROCESSING, 1, trace_id="2" * 32))
+    assert row.trace_id == "2" * 32

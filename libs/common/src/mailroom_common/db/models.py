@@ -20,6 +20,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Integer,
     Numeric,
     UniqueConstraint,
     func,
@@ -48,6 +49,9 @@ __all__ = [
 metadata = SQLModel.metadata
 
 _JSON = JSON().with_variant(JSONB(), "postgresql")
+# For nullable JSON columns: Python None is SQL NULL (not the JSON value null), so that
+# ``IS NULL`` means "nothing stored".
+_JSON_OR_NULL = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def _ts(*, nullable: bool = True, default_now: bool = False) -> Any:
@@ -68,6 +72,8 @@ class EmailTask(SQLModel, table=True):
     __table_args__ = (
         Index("ix_email_tasks_status_created", "status", "created_at"),
         Index("ix_email_tasks_from_address", "from_address"),
+        # The sender's redrive sweep looks for tasks left in 'received' since a time.
+        Index("ix_email_tasks_status_updated", "status", "updated_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -92,6 +98,18 @@ class EmailTask(SQLModel, table=True):
     status_at: datetime | None = _ts()
     received_at: datetime | None = _ts()
     first_replied_at: datetime | None = _ts()
+    # The answerable InboundEmail as JSON (its latest run), kept so a task the responder
+    # never processed can be republished. It holds the customer's text: see the retention
+    # note in docs/architecture.md.
+    original: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(_JSON_OR_NULL, nullable=True)
+    )
+    # Times the sender's redrive sweep republished ``original`` for the current run, and
+    # when it gave up (alerted) instead; both reset when an operator starts a new run.
+    redrive_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0")
+    )
+    redrive_alerted_at: datetime | None = _ts()
     created_at: datetime | None = _ts(nullable=False, default_now=True)
     updated_at: datetime | None = _ts(nullable=False, default_now=True)
 
