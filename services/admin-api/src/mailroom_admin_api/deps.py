@@ -60,6 +60,7 @@ def get_reprocessor(resources: ResourcesDep) -> Reprocessor:
         resources.settings.kafka.topic(INBOUND),
         resources.tracer,
         resources.metrics,
+        stuck_after_s=resources.settings.admin.reprocess_stuck_after_s,
     )
 
 

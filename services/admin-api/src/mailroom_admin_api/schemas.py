@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
     "AlertOut",
@@ -21,6 +22,7 @@ __all__ = [
     "EmailOut",
     "FirstResponse",
     "Health",
+    "IsoDateTime",
     "LlmDay",
     "ProviderOut",
     "ProvidersOut",
@@ -37,6 +39,20 @@ __all__ = [
     "TransactionalOut",
     "UsageOut",
 ]
+
+_ISO_DATE_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601_only(value: object) -> object:
+    # Pydantic would read "0" or 1700000000 as a Unix time; the schema promises ISO 8601.
+    if isinstance(value, str) and not _ISO_DATE_START.match(value):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-11-27T10:00:00Z")
+    if isinstance(value, int | float):
+        raise ValueError("expected an ISO 8601 date-time, not a number")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 
 DeadLetterStage = Literal["ingest", "responder", "sender", "transactional"]
 
@@ -191,6 +207,10 @@ class TaskDetail(TaskSummary):
     thread_key: str | None = None
     status_reason: str | None = None
     last_error: str | None = None
+    redrive_count: int = Field(
+        default=0,
+        description="Times the sender's sweep republished the email while it sat in 'received'.",
+    )
     updated_at: datetime
     email: EmailOut
     reply: ReplyOut
@@ -242,7 +262,9 @@ class BulkReprocessIn(BaseModel):
 
     stage: DeadLetterStage | None = None
     error_class: str | None = Field(default=None, max_length=255, pattern=r"^[^\x00]*$")
-    since: datetime | None = Field(default=None, description="Dead letters created at or after.")
+    since: IsoDateTime | None = Field(
+        default=None, description="Dead letters created at or after (ISO 8601)."
+    )
     dry_run: bool = Field(default=False, description="Only count what would be republished.")
     limit: int = Field(default=100, ge=1, le=10_000, description="Most dead letters to take.")
 

@@ -55,6 +55,14 @@ class AdminSettings(BaseSettings):
     bulk_reprocess_limit: int = Field(
         default=500, ge=1, le=10_000, description="Most dead letters one bulk call republishes."
     )
+    reprocess_stuck_after_s: float = Field(
+        default=900.0,
+        ge=0,
+        description=(
+            "A task in received, processing or retrying may be reprocessed once its status "
+            "has not changed for this long (dead letters at any time)."
+        ),
+    )
 
     _split_lists = field_validator("cors_origins", "transactional_templates", mode="before")(
         _split_csv

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -103,23 +103,94 @@ async def test_sent_task_is_refused(api: Any, seeder: Any, tools: Any, kafka_top
     assert await _inbound(tools, kafka_topics, expect=0) == []
 
 
+@pytest.mark.parametrize(
+    "status", ["handoff", "send_failed", "uncertain", "replied", "ignored", "rejected"]
+)
+async def test_statuses_where_a_new_run_could_answer_twice_are_refused(
+    api: Any, seeder: Any, tools: Any, kafka_topics: Any, status: str
+) -> None:
+    day = tools.unique_day()  # long ago: the refusal is about the status, not its age
+    original = seeder.inbound(1).model_dump(mode="json")
+    task = seeder.task(1, created_at=day, status=status, original=original)
+    await seeder.add(task, seeder.dead_letter(1, created_at=day))
+    response = await api.client.post(f"/v1/tasks/{task.id}/reprocess")
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["type"] == "/problems/task-not-reprocessable"
+    assert f"'{status}'" in body["detail"]
+    assert await _inbound(tools, kafka_topics, expect=0) == []
+
+
 async def test_without_an_original_it_is_refused(api: Any, seeder: Any, tools: Any) -> None:
     day = tools.unique_day()
-    no_letter = seeder.task(1, created_at=day, status="handoff")
-    outbound_only = seeder.task(2, created_at=day, status="send_failed")
+    no_letter = seeder.task(1, created_at=day, status="dead_letter")
+    outbound_only = seeder.task(2, created_at=day, status="dead_letter")
+    # Stuck, but from before the projector stored originals.
+    old_received = seeder.task(3, created_at=day, status="received")
     await seeder.add(
         no_letter,
         outbound_only,
+        old_received,
         seeder.dead_letter(
             2, created_at=day, stage="sender", original={"event_type": "outbound_email"}
         ),
     )
-    for task in (no_letter, outbound_only):
+    for task in (no_letter, outbound_only, old_received):
         response = await api.client.post(f"/v1/tasks/{task.id}/reprocess")
         assert response.status_code == 409
         assert response.json()["type"] == "/problems/no-original"
     missing = await api.client.post(f"/v1/tasks/{uuid.uuid4()}/reprocess")
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("status", ["received", "processing", "retrying"])
+async def test_a_stuck_task_is_republished_from_the_email_stored_with_it(
+    api: Any, seeder: Any, tools: Any, kafka_topics: Any, status: str
+) -> None:
+    day = tools.unique_day()
+    earlier_trace = uuid.uuid4().hex
+    original = seeder.inbound(1).model_copy(update={"text": "¿Llegó mi pedido?"})
+    task = seeder.task(
+        1,
+        created_at=day,
+        status=status,
+        trace_id=earlier_trace,
+        original=original.model_dump(mode="json"),
+    )
+    await seeder.add(task)  # no dead letter: the task's own copy is enough
+
+    response = await api.client.post(
+        f"/v1/tasks/{task.id}/reprocess", headers={"Idempotency-Key": f"op-{uuid.uuid4()}"}
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["reprocess_of_trace_id"] == earlier_trace
+    (event,) = await _inbound(tools, kafka_topics, expect=1)
+    assert event.message_key == task.message_key
+    assert event.text == "¿Llegó mi pedido?"
+    assert event.event_id != original.event_id  # a new run, not a redelivery
+    assert (event.attempt, event.reprocess_of_trace_id) == (0, earlier_trace)
+
+
+@pytest.mark.parametrize("status", ["received", "processing", "retrying"])
+async def test_a_task_that_may_still_be_moving_is_refused_until_stuck(
+    database_url: str, seeder: Any, tools: Any, kafka_topics: Any, status: str
+) -> None:
+    now = datetime.now(UTC)
+    original = seeder.inbound(1).model_dump(mode="json")
+    task = seeder.task(1, created_at=now - timedelta(seconds=30), status=status, original=original)
+    await seeder.add(task)
+    settings = tools.make_settings(database_url, kafka_topics, reprocess_stuck_after_s=60)
+    async with tools.running_app(settings) as api:
+        response = await api.client.post(f"/v1/tasks/{task.id}/reprocess")
+        assert response.status_code == 409, response.text
+        assert response.json()["type"] == "/problems/task-not-stuck"
+        assert await _inbound(tools, kafka_topics, expect=0) == []
+    # The same task, once past the threshold (here: a lower one).
+    settings = tools.make_settings(database_url, kafka_topics, reprocess_stuck_after_s=20)
+    async with tools.running_app(settings) as api:
+        response = await api.client.post(f"/v1/tasks/{task.id}/reprocess")
+        assert response.status_code == 202, response.text
+    assert len(await _inbound(tools, kafka_topics, expect=1)) == 1
 
 
 async def test_key_reused_for_another_task_is_refused(

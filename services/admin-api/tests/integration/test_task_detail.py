@@ -85,3 +85,17 @@ async def test_non_uuid_id_is_a_422_problem(api: Any) -> None:
     response = await api.client.get("/v1/tasks/not-a-uuid")
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["path", "task_id"]
+
+
+async def test_detail_shows_the_email_stored_with_the_task_and_its_redrives(
+    api: Any, seeder: Any, tools: Any
+) -> None:
+    day = tools.unique_day()
+    original = (
+        seeder.inbound(1).model_copy(update={"text": "¿Tienen talle M?"}).model_dump(mode="json")
+    )
+    task = seeder.task(1, created_at=day, original=original, redrive_count=2)
+    await seeder.add(task)
+    body = (await api.client.get(f"/v1/tasks/{task.id}")).json()
+    assert body["email"]["text"] == "¿Tienen talle M?"  # no dead letter needed
+    assert body["redrive_count"] == 2

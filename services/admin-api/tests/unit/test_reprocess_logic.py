@@ -1,6 +1,7 @@
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -9,6 +10,7 @@ from mailroom_admin_api.services.reprocess_logic import (
     event_id_for,
     is_sent,
     link_to_trace,
+    refusal_for,
     reprocess_event,
 )
 from mailroom_common.events import InboundEmail
@@ -66,3 +68,31 @@ def test_no_link_for_missing_or_bad_trace_ids() -> None:
     assert link_to_trace("zz") is None
     assert link_to_trace("0" * 32) is None
     assert link_to_trace("f" * 33) is None
+
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+def test_dead_letters_are_reprocessable_at_any_age() -> None:
+    assert refusal_for("dead_letter", NOW, NOW, 900) is None
+
+
+@pytest.mark.parametrize("status", ["received", "processing", "retrying"])
+def test_unfinished_tasks_only_once_stuck(status: str) -> None:
+    young = refusal_for(status, NOW - timedelta(seconds=899), NOW, 900)
+    assert young is not None
+    assert young.kind == "task-not-stuck"
+    assert "2026-11-27T12:00:01+00:00" in young.detail  # when it becomes eligible
+    assert refusal_for(status, NOW - timedelta(seconds=900), NOW, 900) is None
+    assert refusal_for(status, None, NOW, 900) is None
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["replied", "uncertain", "handoff", "send_failed", "ignored", "rejected", "something_new"],
+)
+def test_other_statuses_are_refused_whatever_their_age(status: str) -> None:
+    refusal = refusal_for(status, NOW - timedelta(days=30), NOW, 900)
+    assert refusal is not None
+    assert refusal.kind == "task-not-reprocessable"
+    assert f"'{status}'" in refusal.detail

@@ -9,6 +9,7 @@ from fastapi import Query
 
 from mailroom_admin_api.filters import as_utc
 from mailroom_admin_api.problems import ProblemError
+from mailroom_admin_api.schemas import IsoDateTime
 
 __all__ = ["CursorParam", "LimitParam", "SinceParam", "TextParam", "UntilParam", "utc"]
 
@@ -25,14 +26,14 @@ CursorParam = Annotated[
 ]
 LimitParam = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
 SinceParam = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         description="Only rows at or after this instant (ISO 8601; naive means UTC).",
         examples=["2026-11-27T00:00:00Z"],
     ),
 ]
 UntilParam = Annotated[
-    datetime | None,
+    IsoDateTime | None,
     Query(
         description="Only rows before this instant (ISO 8601; naive means UTC).",
         examples=["2026-11-28T00:00:00Z"],

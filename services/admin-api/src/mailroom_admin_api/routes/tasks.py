@@ -87,7 +87,10 @@ async def get_task(task_id: TaskIdParam, session: SessionDep, settings: Settings
         "Publishes the stored original email again with attempts reset, a new event id and "
         "`reprocess_of_trace_id` set to the earlier trace. Repeating the call with the same "
         "`Idempotency-Key` returns the same body and publishes nothing (header "
-        "`Idempotent-Replayed: true`). Tasks already sent are refused with 409."
+        "`Idempotent-Replayed: true`). Accepted for dead-lettered tasks, and for tasks "
+        "stuck in received, processing or retrying (status unchanged for "
+        "`ADMIN_REPROCESS_STUCK_AFTER_S`); other statuses, tasks already sent and tasks "
+        "without a stored original email are refused with 409."
     ),
     responses=problem_responses(401, 404, 409, 422, 503),
 )

@@ -11,7 +11,15 @@ from mailroom_admin_api.schemas import AlertOut, DeadLetterOut, TaskSummary
 from mailroom_common.db.models import AlertRecord, DeadLetterRecord, EmailTask
 from mailroom_common.events import InboundEmail
 
-__all__ = ["alert_out", "dead_letter_out", "inbound_original", "task_summary", "trace_url"]
+__all__ = [
+    "alert_out",
+    "as_inbound",
+    "dead_letter_out",
+    "inbound_original",
+    "task_original",
+    "task_summary",
+    "trace_url",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -41,8 +49,17 @@ def task_summary(task: EmailTask) -> TaskSummary:
 
 def inbound_original(record: DeadLetterRecord) -> InboundEmail | None:
     """The dead letter's original as an InboundEmail, or None if it is something else."""
-    original: dict[str, Any] = record.original or {}
-    if original.get("event_type") != "inbound_email":
+    return as_inbound(record.original)
+
+
+def task_original(task: EmailTask) -> InboundEmail | None:
+    """The email stored with the task by the projector (None for older tasks)."""
+    return as_inbound(task.original)
+
+
+def as_inbound(original: Any) -> InboundEmail | None:
+    """A stored JSON original as an InboundEmail, or None if it is something else."""
+    if not isinstance(original, dict) or original.get("event_type") != "inbound_email":
         return None
     try:
         return InboundEmail.model_validate(original)

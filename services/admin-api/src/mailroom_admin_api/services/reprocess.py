@@ -1,5 +1,10 @@
 """Republish an email to ``mail.inbound`` on an operator's request, at most once per key.
 
+A single task is accepted when it is dead-lettered, or stuck in ``received``,
+``processing`` or ``retrying`` (see :mod:`.reprocess_logic` for which statuses and why);
+the email republished is the one the projector stored with the task, or for older tasks
+the newest dead letter's original. The bulk call takes open dead letters only.
+
 Order of work for one email, all in one database transaction:
 claim the request key (INSERT … ON CONFLICT DO NOTHING) → publish and wait for Kafka's
 ack → close the task's open dead letters → commit. If the publish fails the transaction
@@ -26,11 +31,12 @@ from mailroom_admin_api.repository import dead_letters as dead_letters_repo
 from mailroom_admin_api.repository import reprocess as reprocess_repo
 from mailroom_admin_api.repository import tasks as tasks_repo
 from mailroom_admin_api.schemas import BulkReprocessIn, BulkReprocessOut, BulkSkip, ReprocessOut
-from mailroom_admin_api.services._convert import inbound_original
+from mailroom_admin_api.services._convert import inbound_original, task_original
 from mailroom_admin_api.services.reprocess_logic import (
     event_id_for,
     is_sent,
     link_to_trace,
+    refusal_for,
     reprocess_event,
 )
 from mailroom_admin_api.services.task_detail import task_not_found
@@ -56,12 +62,19 @@ class _Job:
 
 class Reprocessor:
     def __init__(
-        self, producer: AIOKafkaProducer, inbound_topic: str, tracer: Tracer, metrics: Metrics
+        self,
+        producer: AIOKafkaProducer,
+        inbound_topic: str,
+        tracer: Tracer,
+        metrics: Metrics,
+        *,
+        stuck_after_s: float = 900.0,
     ) -> None:
         self._producer = producer
         self._topic = inbound_topic
         self._tracer = tracer
         self._metrics = metrics
+        self._stuck_after_s = stuck_after_s
 
     async def reprocess_task(
         self, session: AsyncSession, task_id: uuid.UUID, request_key: str | None
@@ -82,22 +95,25 @@ class Reprocessor:
                 "reprocessing it would send a second answer.",
                 kind="task-already-sent",
             )
+        refusal = refusal_for(task.status, task.status_at, datetime.now(UTC), self._stuck_after_s)
+        if refusal is not None:
+            raise ProblemError(409, refusal.title, refusal.detail, kind=refusal.kind)
         letters = await dead_letters_repo.for_message_key(session, task.message_key)
         found = _newest_inbound(letters)
-        if found is None:
+        original = task_original(task) or (found[1] if found is not None else None)
+        if original is None:
             raise ProblemError(
                 409,
                 "Original email not stored",
-                f"Task {task_id} has no dead letter holding its original email, so there "
-                "is nothing to republish. Only dead-lettered emails can be reprocessed.",
+                f"Task {task_id} has no stored original email (it predates that record and "
+                "has no dead letter holding it), so there is nothing to republish.",
                 kind="no-original",
             )
-        letter, original = found
         job = _Job(
             message_key=task.message_key,
             task_id=task.id,
             original=original,
-            earlier_trace_id=task.trace_id or letter.trace_id,
+            earlier_trace_id=task.trace_id or (found[0].trace_id if found is not None else None),
             request_key=request_key or f"auto-{uuid.uuid4()}",
         )
         result = await self._run(session, job, mode="single")

@@ -22,6 +22,7 @@ from mailroom_admin_api.services._convert import (
     at_or_epoch,
     dead_letter_out,
     inbound_original,
+    task_original,
     task_summary,
     trace_url,
 )
@@ -43,8 +44,10 @@ async def get_task_detail(
     letters = await dead_letters_repo.for_message_key(session, task.message_key)
     ledger = await tasks_repo.deliveries(session, task.message_key)
 
-    # The projector stores no email body; a dead letter's original is the one copy.
-    original = next((e for e in map(inbound_original, letters) if e is not None), None)
+    # The projector stores the email with the task; older tasks only have a dead letter's.
+    original = task_original(task) or next(
+        (e for e in map(inbound_original, letters) if e is not None), None
+    )
     errors = [task.last_error] if task.last_error else []
     errors += [f"{d.stage}: {d.error_class}: {d.error_message}" for d in letters]
     summary = task_summary(task)
@@ -53,6 +56,7 @@ async def get_task_detail(
         thread_key=task.thread_key,
         status_reason=task.status_reason,
         last_error=task.last_error,
+        redrive_count=task.redrive_count,
         updated_at=at_or_epoch(task.updated_at),
         email=EmailOut(
             message_key=task.message_key,
