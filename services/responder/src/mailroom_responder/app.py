@@ -53,5 +53,7 @@ def create_app(settings: ResponderSettings, kafka: KafkaSettings) -> faust.App:
     )
     # Faust's own transport can lose records when a worker starts with a backlog; see
     # mailroom_responder.consumer.
-    app.transport = SeekSafeTransport(app.conf.broker_consumer, app)
+    transport = SeekSafeTransport(app.conf.broker_consumer, app)
+    transport.stall_reseek_s = settings.stall_reseek_s
+    app.transport = transport
     return app

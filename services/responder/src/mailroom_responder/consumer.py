@@ -26,17 +26,63 @@ mail (``tests/integration/test_restarts.py``). The fix:
 
 A record processed just before a seek may be processed twice; every outcome is idempotent
 downstream (event ids, the LLM done-table, the sender's ledger).
+
+A watchdog backs this up (``RESPONDER_STALL_RESEEK_S``): a stream partition that has records
+waiting past its read offset, none of its messages in progress, and has not advanced for that
+long is sought back to its committed offset, so a stall of any other origin heals by itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
+from mode import Service
 
-__all__ = ["SeekSafeConsumer", "SeekSafeTransport"]
+from mailroom_common.logging import get_logger
+
+__all__ = ["PartitionWatch", "SeekSafeConsumer", "SeekSafeTransport", "stalled"]
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionWatch:
+    """What the watchdog last saw of one partition."""
+
+    read_offset: int
+    since: float  # when read_offset last changed, or records started waiting
+
+
+def stalled(
+    watches: Mapping[TP, PartitionWatch],
+    observed: Mapping[TP, tuple[int | None, int | None, bool]],
+    now: float,
+    stall_s: float,
+) -> tuple[dict[TP, PartitionWatch], list[TP]]:
+    """Which partitions are stalled, and the watches to keep (pure).
+
+    ``observed`` maps a partition to (read offset, high watermark, a message of it is being
+    processed). A partition waits when the high watermark is past the record after the read
+    offset; it is stalled when it has waited, idle and without progress, for ``stall_s``.
+    """
+    kept: dict[TP, PartitionWatch] = {}
+    stuck: list[TP] = []
+    for tp, (read, highwater, busy) in observed.items():
+        if read is None or highwater is None or highwater <= read + 1 or busy:
+            continue
+        watch = watches.get(tp)
+        if watch is None or watch.read_offset != read:
+            kept[tp] = PartitionWatch(read, now)
+        elif now - watch.since >= stall_s:
+            stuck.append(tp)
+        else:
+            kept[tp] = watch
+    return kept, stuck
 
 
 class SeekSafeConsumer(faust_aiokafka.Consumer):
@@ -45,6 +91,7 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._seek_epoch = 0
+        self._watches: dict[TP, PartitionWatch] = {}
 
     async def perform_seek(self) -> None:
         if self.flow_active:
@@ -69,6 +116,36 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
             # offset, while aiokafka's position is past it: start again from the commits.
             await self._seek_to_committed()
 
+    @Service.task
+    async def _stall_watchdog(self) -> None:
+        stall_s = float(getattr(self.transport, "stall_reseek_s", 0.0))
+        if stall_s <= 0:
+            return
+        while not self.should_stop:
+            await self.sleep(min(stall_s / 3, 5.0))
+            if not self.flow_active or self.app.rebalancing:
+                self._watches.clear()
+                continue
+            await self._reseek_stalled(stall_s)
+
+    async def _reseek_stalled(self, stall_s: float) -> None:
+        busy = {m.tp for m in self._unacked_messages}
+        changelogs = self.app.tables.changelog_topics
+        observed = {
+            tp: (self._read_offset.get(tp), self.highwater(tp), tp in busy)
+            for tp in self.assignment()
+            if tp.topic not in changelogs
+        }
+        self._watches, stuck = stalled(self._watches, observed, time.monotonic(), stall_s)
+        if stuck:
+            log.warning(
+                "consumer.stall_reseek",
+                partitions=sorted(f"{tp.topic}/{tp.partition}" for tp in stuck),
+                stall_s=stall_s,
+            )
+            await self._seek_to_committed()
+
 
 class SeekSafeTransport(faust_aiokafka.Transport):
     Consumer = SeekSafeConsumer
+    stall_reseek_s: float = 0.0  # set per app from RESPONDER_STALL_RESEEK_S

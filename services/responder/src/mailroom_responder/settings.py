@@ -33,6 +33,14 @@ class ResponderSettings(BaseSettings):
         default=2.0, gt=0, description="Kafka group heartbeat interval (< session timeout / 3)."
     )
     commit_interval_s: float = Field(default=1.0, gt=0, description="Offset commit interval.")
+    stall_reseek_s: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "A mail.inbound (or retry/LLM) partition with records waiting that has not moved "
+            "for this long is sought back to its committed offset; 0 turns the watchdog off."
+        ),
+    )
     provider: str = Field(default="groq", description="Key of LLM calls on mail.llm-requests.")
     faq_path: Path | None = Field(
         default=None, description="FAQ/templates YAML; default is the packaged faq.yaml."
