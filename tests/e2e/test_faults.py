@@ -323,14 +323,6 @@ async def test_chaos_every_email_exactly_once(
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    reason=(
-        "faust-streaming 0.15.3: when a responder worker (re)starts with a backlog, records "
-        "of mail.inbound fetched while its tables recover are sometimes never processed "
-        "(one lost, or the stream stalls); see tests/e2e/README.md"
-    ),
-    strict=False,
-)
 async def test_chaos_responder_sigkill(sent_folder: ImapFolder, make_system: MakeSystem) -> None:
     rng = random.Random(CHAOS_SEED)
     count = min(CHAOS_EMAILS, 200)
