@@ -323,14 +323,6 @@ async def test_chaos_every_email_exactly_once(
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    reason=(
-        "residual: with the seek-safe consumer a SIGKILLed responder still left 3 of 200 "
-        "emails in 'received' in one CI run (the redrive sweep republishes them after "
-        "SENDER_REDRIVE_AFTER_S); see tests/e2e/README.md"
-    ),
-    strict=False,
-)
 async def test_chaos_responder_sigkill(sent_folder: ImapFolder, make_system: MakeSystem) -> None:
     rng = random.Random(CHAOS_SEED)
     count = min(CHAOS_EMAILS, 200)

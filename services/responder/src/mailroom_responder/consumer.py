@@ -21,8 +21,10 @@ mail (``tests/integration/test_restarts.py``). The fix:
   until the caller resumes it, which every caller of ``perform_seek`` does *after* flow
   control has cleared the queues (Faust's own ``getmany`` drops a batch once the flow stops);
 * every seek starts a new *epoch*. ``getmany`` abandons a batch requested in an earlier
-  epoch and seeks again (aiokafka and the read offsets both back to the committed offsets),
-  so whatever that batch held is fetched again instead of being skipped or gap-acked.
+  epoch and seeks again (aiokafka and the read offsets both back to the committed offsets,
+  or to the beginning for a partition with no commit yet, since the app reads from the
+  earliest offset), so whatever that batch held is fetched again instead of being skipped
+  or gap-acked.
 
 A record processed just before a seek may be processed twice; every outcome is idempotent
 downstream (event ids, the LLM done-table, the sender's ledger).
@@ -103,6 +105,19 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
         # Bumped on both sides: a batch requested before or during the seek is stale.
         self._seek_epoch += 1
         await super().perform_seek()
+        # aiokafka leaves a partition with no commit where the fetcher left it, possibly past
+        # records dropped above; the app reads from the earliest offset, so start there.
+        changelogs = self.app.tables.changelog_topics
+        never_committed = [
+            tp
+            for tp in self.assignment()
+            if tp.topic not in changelogs and self._read_offset.get(tp) is None
+        ]
+        if never_committed:
+            # An explicit offset, not aiokafka's seek_to_beginning: that leaves the position
+            # unset for a while, and Faust's livelock detector asserts on it.
+            earliest = await self.earliest_offsets(*never_committed)
+            await self.seek_wait({tp: earliest[tp] for tp in never_committed})
         self._seek_epoch += 1
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:  # noqa: ASYNC109

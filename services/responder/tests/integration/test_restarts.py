@@ -29,10 +29,6 @@ def never_processed(cluster: Any, mails: list[Any]) -> list[str]:
     return [m.message_key for m in mails if "processing" not in cluster.statuses(m.message_key)]
 
 
-@pytest.mark.xfail(
-    reason="residual: 1 run in ~20 still stalled a partition (before the watchdog); see README",
-    strict=False,
-)
 async def test_restarts_with_a_backlog_lose_no_email(cluster: Any, make_mail: Any) -> None:
     worker = cluster.worker()
     worker.start()
