@@ -107,11 +107,8 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
         await super().perform_seek()
         # aiokafka leaves a partition with no commit where the fetcher left it, possibly past
         # records dropped above; the app reads from the earliest offset, so start there.
-        changelogs = self.app.tables.changelog_topics
         never_committed = [
-            tp
-            for tp in self.assignment()
-            if tp.topic not in changelogs and self._read_offset.get(tp) is None
+            tp for tp in self._stream_partitions() if self._read_offset.get(tp) is None
         ]
         if never_committed:
             # An explicit offset, not aiokafka's seek_to_beginning: that leaves the position
@@ -119,6 +116,11 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
             earliest = await self.earliest_offsets(*never_committed)
             await self.seek_wait({tp: earliest[tp] for tp in never_committed})
         self._seek_epoch += 1
+
+    def _stream_partitions(self) -> list[TP]:
+        """Assigned partitions of the topics agents read (not the tables' changelogs)."""
+        changelogs = self.app.tables.changelog_topics
+        return [tp for tp in self.assignment() if tp.topic not in changelogs]
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:  # noqa: ASYNC109
         epoch = self._seek_epoch
@@ -145,11 +147,9 @@ class SeekSafeConsumer(faust_aiokafka.Consumer):
 
     async def _reseek_stalled(self, stall_s: float) -> None:
         busy = {m.tp for m in self._unacked_messages}
-        changelogs = self.app.tables.changelog_topics
         observed = {
             tp: (self._read_offset.get(tp), self.highwater(tp), tp in busy)
-            for tp in self.assignment()
-            if tp.topic not in changelogs
+            for tp in self._stream_partitions()
         }
         self._watches, stuck = stalled(self._watches, observed, time.monotonic(), stall_s)
         if stuck:
