@@ -679,6 +679,9 @@ class System:
                     "SENDER_HEALTH_PORT": port,
                     "SENDER_GROUP_ID": f"{prefix}sender",
                     "SENDER_PROJECTOR_GROUP_ID": f"{prefix}projector",
+                    # Every e2e system shares the run's database: a sweep would republish other
+                    # tests' leftover tasks into this system. The sweep has its own tests.
+                    "SENDER_REDRIVE_ENABLED": "false",
                     "SENDER_SESSION_TIMEOUT_MS": "6000",
                     "SENDER_RETRY_BASE_S": "0.5",
                     "SENDER_RETRY_MAX_S": "5",
