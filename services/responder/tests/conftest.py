@@ -10,8 +10,8 @@ import pytest
 
 from mailroom_common.events import InboundEmail
 from mailroom_common.topics import TopicSpec
-from mailroom_responder.catalogue import Catalogue, ProductInfo, VariantInfo
-from mailroom_responder.faq import FaqBook, load_faq
+from mailroom_responder.decision.catalogue import Catalogue, ProductInfo, VariantInfo
+from mailroom_responder.decision.faq import FaqBook, load_faq
 from mailroom_responder.llm_client import LlmCallError, LlmResult
 from mailroom_responder.messages import LlmRequest
 from mailroom_responder.outcomes import Emission

@@ -22,13 +22,13 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from mailroom_common.events import AttachmentMeta, Disposition, InboundEmail, encode_event
+from mailroom_common.quotes import customer_parts
 from mailroom_ingest.keys import (
     message_key,
     normalise_message_id,
     parse_message_ids,
     thread_key,
 )
-from mailroom_ingest.quotes import split_reply
 from mailroom_ingest.screening import ScreenInput, screen
 from mailroom_ingest.text import clean_text, decode_bytes, html_to_text, truncate_utf8
 
@@ -271,7 +271,7 @@ def _parse(raw: bytes, ctx: ParseContext) -> InboundEmail:
     body = _read_body(msg, ctx.max_text_bytes)
     html_only = not body.plain and bool(body.html)
     source = "\n\n".join(body.plain) if body.plain else "\n\n".join(map(html_to_text, body.html))
-    parts = split_reply(clean_text(source))
+    parts = customer_parts(source)
     (text, quoted, signature), cut = _budget(
         [parts.text, parts.quoted, parts.signature], ctx.max_text_bytes
     )

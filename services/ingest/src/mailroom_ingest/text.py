@@ -6,11 +6,11 @@ Pure functions; no I/O.
 from __future__ import annotations
 
 import codecs
-import re
-import unicodedata
 
 import charset_normalizer
 import html2text
+
+from mailroom_common.quotes import clean_text, strip_invisible
 
 __all__ = [
     "clean_text",
@@ -25,13 +25,6 @@ __all__ = [
 _SINGLE_BYTE_CODECS = frozenset(
     codecs.lookup(label).name for label in ("ascii", "latin-1", "cp1252", "iso-8859-15")
 )
-
-# Zero-width, bidi-override and other format characters: invisible to a reader, but they
-# hide prompt injection and break keyword matching downstream.
-_INVISIBLE = re.compile(
-    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
-)
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _codec(label: str | None) -> str | None:
@@ -103,19 +96,6 @@ def html_to_text(html: str) -> str:
     converter.protect_links = False
     # html2text marks blockquotes with "> ", which keeps quoted replies detectable.
     return str(converter.handle(html))
-
-
-def strip_invisible(text: str) -> str:
-    """Remove zero-width and bidi control characters and stray C0 controls."""
-    return _CONTROL.sub("", _INVISIBLE.sub("", text))
-
-
-def clean_text(text: str) -> str:
-    """Normalise newlines, Unicode form and invisible characters; trim trailing blanks."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFC", strip_invisible(text))
-    lines = [line.rstrip() for line in text.split("\n")]
-    return "\n".join(lines).strip("\n")
 
 
 def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:

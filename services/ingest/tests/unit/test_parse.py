@@ -113,7 +113,7 @@ def test_parser_failure_becomes_a_rejected_event(monkeypatch: object) -> None:
         raise RuntimeError("parser bug")
 
     mp = monkeypatch
-    mp.setattr(parse_module, "split_reply", boom)  # type: ignore[attr-defined]
+    mp.setattr(parse_module, "customer_parts", boom)  # type: ignore[attr-defined]
     raw = b"From: a@example.com\r\nMessage-ID: <x@example.com>\r\n\r\nhi\r\n"
     event = parse_email(raw, CTX)
     assert event.disposition is Disposition.REJECTED

@@ -29,14 +29,14 @@ from mailroom_common.telemetry import current_trace_id
 from mailroom_common.topics import LLM_REQUESTS, PROVIDER_STATE, RETRY_TOPICS, TopicSpec
 from mailroom_responder import outcomes
 from mailroom_responder.breaker import BreakerPhase, Transition
-from mailroom_responder.faq import FaqBook
+from mailroom_responder.decision.faq import FaqBook
+from mailroom_responder.decision.safety import leaks_instructions, plain_text, unsupported_figures
 from mailroom_responder.inbound import handoff
 from mailroom_responder.limiter import parse_rate_limit_headers
 from mailroom_responder.llm_client import ErrorKind, LlmCallError, LlmClient, LlmResult
 from mailroom_responder.messages import LlmRequest
 from mailroom_responder.outcomes import Emission
 from mailroom_responder.provider import ProviderConfig, ProviderState
-from mailroom_responder.safety import leaks_instructions, plain_text, unsupported_figures
 
 __all__ = ["Desk", "DeskConfig", "DonePort", "Publisher", "StatePort"]
 

@@ -20,14 +20,14 @@ from mailroom_common.events import (
     TaskStatus,
 )
 from mailroom_responder import outcomes
-from mailroom_responder.catalogue import Catalogue
-from mailroom_responder.faq import FaqBook
+from mailroom_responder.decision.catalogue import Catalogue
+from mailroom_responder.decision.faq import FaqBook
+from mailroom_responder.decision.routing import Decision, decide
+from mailroom_responder.decision.safety import recipient
+from mailroom_responder.decision.text import detect_language, strip_invisible
 from mailroom_responder.messages import LlmRequest
 from mailroom_responder.outcomes import Emission
 from mailroom_responder.prompt import Turn, build_prompt
-from mailroom_responder.routing import Decision, decide
-from mailroom_responder.safety import recipient
-from mailroom_responder.text import detect_language, strip_invisible
 
 __all__ = ["InboundConfig", "InboundResult", "handle_inbound", "handoff", "language_of"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mailroom_responder.text import strip_invisible
+from mailroom_responder.decision.text import strip_invisible
 
 __all__ = ["PromptParts", "Turn", "build_prompt", "instructions"]
 

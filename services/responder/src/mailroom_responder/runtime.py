@@ -27,9 +27,9 @@ from mailroom_common.logging import get_logger
 from mailroom_common.telemetry import context_from_headers, hash_address, headers_with_context
 from mailroom_common.topics import DEAD_LETTER, INBOUND, LLM_REQUESTS, RETRY_TOPICS, TopicSpec
 from mailroom_responder import outcomes
-from mailroom_responder.catalogue import Catalogue
+from mailroom_responder.decision.catalogue import Catalogue
+from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.desk import Desk
-from mailroom_responder.faq import FaqBook
 from mailroom_responder.history import append_turn, turns_from_value, turns_to_value
 from mailroom_responder.inbound import InboundConfig, handle_inbound
 from mailroom_responder.messages import (

@@ -19,9 +19,9 @@ from mailroom_common.topics import INBOUND, LLM_REQUESTS
 from mailroom_responder.agents import Agents, register_agents
 from mailroom_responder.app import create_app
 from mailroom_responder.breaker import BreakerConfig
-from mailroom_responder.catalogue import Catalogue
+from mailroom_responder.decision.catalogue import Catalogue
+from mailroom_responder.decision.faq import FaqBook, load_faq
 from mailroom_responder.desk import Desk, DeskConfig
-from mailroom_responder.faq import FaqBook, load_faq
 from mailroom_responder.inbound import InboundConfig
 from mailroom_responder.limiter import LimiterConfig
 from mailroom_responder.llm_client import LlmClient

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mailroom_common.db.models import Category, ConversationTurn, Product, Variant
 from mailroom_common.logging import get_logger
-from mailroom_responder.catalogue import Catalogue, ProductInfo, VariantInfo
+from mailroom_responder.decision.catalogue import Catalogue, ProductInfo, VariantInfo
 
 __all__ = ["CatalogueCache", "TurnWriter", "load_catalogue"]
 

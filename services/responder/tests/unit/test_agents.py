@@ -17,7 +17,7 @@ from mailroom_common.events import (
 )
 from mailroom_common.topics import LLM_REQUESTS
 from mailroom_devstack.llm_server import compose_reply
-from mailroom_responder.catalogue import Catalogue
+from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.llm_client import LlmResult
 from mailroom_responder.messages import encode_request
 from mailroom_responder.runtime import TableState

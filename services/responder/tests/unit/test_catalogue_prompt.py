@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mailroom_responder.catalogue import Catalogue, ProductInfo, VariantInfo, format_price, stem
+from mailroom_responder.decision.catalogue import (
+    Catalogue,
+    ProductInfo,
+    VariantInfo,
+    format_price,
+    stem,
+)
 from mailroom_responder.prompt import Turn, build_prompt
 
 

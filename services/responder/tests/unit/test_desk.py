@@ -10,9 +10,9 @@ import pytest
 from mailroom_common.events import InboundEmail, OutboundKind, TaskStatus
 from mailroom_common.topics import LLM_REQUESTS, RETRY_TOPICS
 from mailroom_responder.breaker import BreakerConfig, BreakerPhase
-from mailroom_responder.catalogue import Catalogue
+from mailroom_responder.decision.catalogue import Catalogue
+from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.desk import Desk, DeskConfig
-from mailroom_responder.faq import FaqBook
 from mailroom_responder.inbound import InboundConfig, handle_inbound
 from mailroom_responder.limiter import LimiterConfig
 from mailroom_responder.llm_client import ErrorKind, LlmCallError, LlmResult

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from mailroom_common.events import Route
-from mailroom_responder.catalogue import Catalogue
-from mailroom_responder.faq import FaqBook, load_faq, parse_faq
-from mailroom_responder.routing import decide, handoff_reason
+from mailroom_responder.decision.catalogue import Catalogue
+from mailroom_responder.decision.faq import FaqBook, load_faq, parse_faq
+from mailroom_responder.decision.routing import decide, handoff_reason
 
 
 @pytest.mark.parametrize(

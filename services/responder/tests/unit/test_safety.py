@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mailroom_responder.prompt import instructions
-from mailroom_responder.safety import (
+from mailroom_responder.decision.safety import (
     leaks_instructions,
     plain_text,
     recipient,
     unsupported_figures,
 )
+from mailroom_responder.prompt import instructions
 
 CONTEXT = "- Jean Mom (Jeans) SKU JM-01: talle 38 azul $45000 stock 3; talle 40 azul $45000 stock 0"
 

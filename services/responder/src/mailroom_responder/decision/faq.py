@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from mailroom_responder.text import tokens
+from mailroom_responder.decision.text import tokens
 
 __all__ = ["FaqBook", "FaqEntry", "FaqMatch", "load_faq"]
 
@@ -102,7 +102,7 @@ def parse_faq(data: dict[str, Any]) -> FaqBook:
 def load_faq(path: Path | None = None) -> FaqBook:
     """Read the FAQ file (default: the packaged ``faq.yaml``); ValueError if malformed."""
     if path is None:
-        raw = resources.files("mailroom_responder").joinpath("faq.yaml").read_text("utf-8")
+        raw = resources.files("mailroom_responder.decision").joinpath("faq.yaml").read_text("utf-8")
     else:
         raw = path.read_text("utf-8")
     data = yaml.safe_load(raw)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from mailroom_responder.text import fold, tokens
+from mailroom_responder.decision.text import fold, tokens
 
 __all__ = [
     "Catalogue",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mailroom_ingest.quotes import split_reply
+from mailroom_common.quotes import split_reply
 
 
 def test_plain_text_is_all_new() -> None:

@@ -1,5 +1,8 @@
 """Separate a customer's new text from quoted earlier messages and signatures.
 
+Shared by ingest (on every mail it publishes) and the responder's offline `explain`
+command, so both split a mail the same way.
+
 Heuristics in the spirit of what helpdesks do, in English and Spanish (the shop's
 languages) plus the common French/German/Portuguese attribution lines:
 
@@ -19,9 +22,18 @@ Pure functions; no I/O.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["ReplyParts", "split_reply"]
+__all__ = ["ReplyParts", "clean_text", "customer_parts", "split_reply", "strip_invisible"]
+
+# Zero-width, bidi-override and other format characters: invisible to a reader, but they
+# hide prompt injection and break keyword matching downstream.
+_INVISIBLE = re.compile(
+    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 _ATTRIBUTION = re.compile(
     r"^\s*(?:"
@@ -132,3 +144,22 @@ def split_reply(text: str) -> ReplyParts:
         # A mail that is only "-- \nname" keeps its text: better shown than lost.
         return ReplyParts(text=_join(signature), quoted="", signature="")
     return ReplyParts(text=body, quoted=_join(quoted), signature=_join(signature))
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width and bidi control characters and stray C0 controls."""
+    return _CONTROL.sub("", _INVISIBLE.sub("", text))
+
+
+def clean_text(text: str) -> str:
+    """Normalise newlines, Unicode form and invisible characters; trim trailing blanks."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", strip_invisible(text))
+    lines = [line.rstrip() for line in text.split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def customer_parts(raw: str) -> ReplyParts:
+    """What ingest stores of a plain-text body: cleaned, then split into new text, quote and
+    signature."""
+    return split_reply(clean_text(raw))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from email.utils import parseaddr
 
-from mailroom_responder.text import fold, strip_invisible, tokens
+from mailroom_responder.decision.text import fold, strip_invisible, tokens
 
 __all__ = [
     "leaks_instructions",

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 
 from mailroom_common.events import Route
-from mailroom_responder.catalogue import Catalogue, parse_query
-from mailroom_responder.faq import FaqBook, FaqEntry
-from mailroom_responder.text import fold, tokens
+from mailroom_responder.decision.catalogue import Catalogue, parse_query
+from mailroom_responder.decision.faq import FaqBook, FaqEntry
+from mailroom_responder.decision.text import fold, tokens
 
 __all__ = ["Decision", "decide", "handoff_reason"]
 
