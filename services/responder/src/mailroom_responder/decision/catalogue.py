@@ -1,142 +1,45 @@
-"""The catalogue in memory and relevance-ranked retrieval into a prompt excerpt (pure)."""
+"""The catalogue in memory: which products a mail names, and the prompt excerpt. Pure.
+
+A product is *named* when the mail mentions its type (campera, jacket, chaqueta…) next
+to one of its attributes (jean, denim…), when it is the only product of a type the mail
+mentions, or when the mail uses a style word only that product has ("mom", "oxford").
+Words of the lexicon meet across languages, so "black denim jacket" names "Campera de
+jean"; typos one edit away are corrected. A type mentioned without a product is a
+*category* question; a product kind the shop does not sell is *not carried*.
+"""
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from mailroom_responder.decision.document import Document, read_document
+from mailroom_responder.decision.lexicon import (
+    STOPWORDS,
+    Concept,
+    Lexicon,
+    Mention,
+    default_lexicon,
+    stem,
+)
 from mailroom_responder.decision.text import fold, tokens
 
 __all__ = [
     "Catalogue",
+    "Match",
     "ProductInfo",
-    "Query",
     "VariantInfo",
     "format_price",
-    "parse_query",
     "stem",
 ]
 
-_STOP = frozenset(
-    [
-        "a",
-        "al",
-        "algo",
-        "alguna",
-        "alguno",
-        "como",
-        "con",
-        "cual",
-        "de",
-        "del",
-        "el",
-        "en",
-        "es",
-        "esa",
-        "ese",
-        "esta",
-        "este",
-        "hay",
-        "la",
-        "las",
-        "le",
-        "lo",
-        "los",
-        "me",
-        "mi",
-        "mis",
-        "no",
-        "o",
-        "para",
-        "por",
-        "que",
-        "se",
-        "si",
-        "su",
-        "sus",
-        "te",
-        "tenes",
-        "tienen",
-        "tiene",
-        "tienes",
-        "un",
-        "una",
-        "uno",
-        "unos",
-        "unas",
-        "y",
-        "ya",
-        "hola",
-        "gracias",
-        "quiero",
-        "quisiera",
-        "saber",
-        "precio",
-        "cuanto",
-        "cuesta",
-        "sale",
-        "vale",
-        "stock",
-        "talle",
-        "talles",
-        "color",
-        "colores",
-        "disponible",
-        "the",
-        "and",
-        "an",
-        "of",
-        "in",
-        "is",
-        "are",
-        "do",
-        "does",
-        "you",
-        "have",
-        "has",
-        "for",
-        "with",
-        "what",
-        "how",
-        "much",
-        "price",
-        "size",
-        "colour",
-        "color",
-        "any",
-        "it",
-        "this",
-        "that",
-        "my",
-        "i",
-        "please",
-        "hi",
-        "hello",
-        "thanks",
-        "available",
-        "queda",
-        "quedan",
-    ]
+_SIZE_WORDS = frozenset({"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "unico"})
+# Materials and colours tell products apart only next to a type word.
+_MATERIALS = frozenset(
+    {"jean", "lino", "algodon", "lana", "cuero", "hilo", "frisa", "lona", "pano", "basica"}
 )
-_SIZE_WORDS = frozenset({"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl", "u", "unico"})
-_SIZE_CUE_RE = re.compile(r"\b(?:talle|talla|size|numero|nro)\s+([a-z0-9]{1,4})\b")
-
-
-def stem(word: str) -> str:
-    """Crude Spanish/English stem so "remeras"/"remera" and "negra"/"negro" meet."""
-    base = word
-    if base.endswith("es") and len(base) > 4:
-        base = base[:-2]
-    elif base.endswith("s") and len(base) > 3:
-        base = base[:-1]
-    if base[-1:] in ("a", "e", "o") and len(base) > 3:
-        base = base[:-1]
-    return base
-
-
-def _stems(text: str) -> set[str]:
-    return {stem(t) for t in tokens(text) if t not in _STOP and not t.isdigit()}
+_NEAR = 5  # words between a type and its attribute
 
 
 def format_price(price: Decimal) -> str:
@@ -162,10 +65,6 @@ class ProductInfo:
     keywords: str = ""
     description: str = ""
     variants: tuple[VariantInfo, ...] = ()
-    name_stems: frozenset[str] = field(default=frozenset(), compare=False)
-    keyword_stems: frozenset[str] = field(default=frozenset(), compare=False)
-    category_stems: frozenset[str] = field(default=frozenset(), compare=False)
-    colour_stems: frozenset[str] = field(default=frozenset(), compare=False)
 
     @classmethod
     def build(
@@ -178,75 +77,256 @@ class ProductInfo:
         keywords: str = "",
         description: str = "",
     ) -> ProductInfo:
-        return cls(
-            sku=sku,
-            name=name,
-            category=category,
-            keywords=keywords,
-            description=description,
-            variants=variants,
-            name_stems=frozenset(_stems(name)),
-            keyword_stems=frozenset(_stems(keywords)),
-            category_stems=frozenset(_stems(category)),
-            colour_stems=frozenset(s for v in variants for s in _stems(v.colour)),
-        )
+        return cls(sku, name, category, keywords, description, variants)
 
 
 @dataclass(frozen=True, slots=True)
-class Query:
-    stems: frozenset[str]
-    sizes: frozenset[str]
-
-
-def parse_query(text: str) -> Query:
-    folded = fold(text)
-    sizes = {m.group(1) for m in _SIZE_CUE_RE.finditer(folded)}
-    sizes |= {t for t in tokens(text) if t in _SIZE_WORDS and t not in {"s", "u"}}
-    return Query(frozenset(_stems(text)), frozenset(sizes))
+class _Indexed:
+    product: ProductInfo
+    type: Concept | None
+    attributes: frozenset[Concept]
+    distinctive: frozenset[Concept] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
+class Match:
+    """A product the mail names: score, the words that name it, and why."""
+
+    product: ProductInfo
+    score: float
+    sentence: int
+    positions: frozenset[int]
+    via: str
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Everything catalogue-related in one mail."""
+
+    products: tuple[Match, ...] = ()
+    categories: tuple[str, ...] = ()  # garment types named with no specific product
+    not_carried: tuple[str, ...] = ()  # product kinds the shop does not sell
+    styles: tuple[Mention, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+
+    @property
+    def skus(self) -> tuple[str, ...]:
+        return tuple(m.product.sku for m in self.products)
+
+    def mask(self) -> dict[int, set[int]]:
+        """Word positions (per sentence) that belong to product names or style names."""
+        out: dict[int, set[int]] = defaultdict(set)
+        for m in self.products:
+            out[m.sentence] |= m.positions
+        for s in self.styles:
+            out[s.sentence] |= set(range(s.start, s.end))
+        return out
+
+
+def _word_concepts(text: str) -> set[Concept]:
+    return {("word", stem(t)) for t in tokens(text) if t not in STOPWORDS and not t.isdigit()}
+
+
+@dataclass(frozen=True)
 class Catalogue:
     products: tuple[ProductInfo, ...] = ()
+    lexicon: Lexicon | None = field(default=None, compare=False)
+    _index: list[tuple[_Indexed, ...]] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def vocabulary(self) -> Lexicon:
+        return self.lexicon or default_lexicon()
+
+    def _indexed(self) -> tuple[_Indexed, ...]:
+        if not self._index:  # built on first use, once per catalogue load
+            self._index.append(self._build_index())
+        return self._index[0]
+
+    def _build_index(self) -> tuple[_Indexed, ...]:
+        lex = self.vocabulary
+        rows: list[_Indexed] = []
+        for p in self.products:
+            name_mentions = lex.find([tokens(p.name)], fuzzy=False)
+            types = [m.concept for m in name_mentions if m.concept[0] == "garment"]
+            if not types:
+                types = [c for c in lex.concepts_of(p.category) if c[0] == "garment"]
+            kind = types[0] if types else None
+            attrs = {m.concept for m in name_mentions if m.concept[0] in ("attribute", "colour")}
+            attrs |= {c for c in lex.concepts_of(p.keywords) if c[0] == "attribute"}
+            known = {w for m in name_mentions for w in m.text.split()}
+            attrs |= {c for c in _word_concepts(p.name) if stem(c[1]) not in known}
+            attrs = {
+                c
+                for c in attrs
+                if not (kind and c[0] == "attribute" and c[1] == kind[1])
+                and (c[0] != "word" or c[1] not in {stem(w) for w in known})
+            }
+            rows.append(_Indexed(p, kind, frozenset(attrs)))
+        owners: dict[Concept, set[str]] = defaultdict(set)
+        for row in rows:
+            for c in row.attributes:
+                owners[c].add(row.product.sku)
+        return tuple(
+            _Indexed(
+                r.product,
+                r.type,
+                r.attributes,
+                frozenset(
+                    c
+                    for c in r.attributes
+                    if len(owners[c]) == 1 and c[0] == "attribute" and c[1] not in _MATERIALS
+                ),
+            )
+            for r in rows
+        )
+
+    def find(self, doc: Document) -> Found:
+        """The products, categories and unsold kinds a mail mentions."""
+        index = self._indexed()
+        mentions = self.vocabulary.find(doc.words)
+        words: list[Mention] = [
+            Mention(("word", stem(w)), si, wi, wi + 1, w)
+            for si, sentence in enumerate(doc.sentences)
+            for wi, w in enumerate(sentence.words)
+            if w not in STOPWORDS
+        ]
+        by_concept: dict[Concept, list[Mention]] = defaultdict(list)
+        for m in (*mentions, *words):
+            by_concept[m.concept].append(m)
+        per_type: dict[Concept, int] = defaultdict(int)
+        for row in index:
+            if row.type:
+                per_type[row.type] += 1
+        garments_here = [m for m in mentions if m.concept[0] == "garment"]
+        matches: list[Match] = []
+        for row in index:
+            match = _match(row, by_concept, per_type, garments_here)
+            if match is not None:
+                matches.append(match)
+        matches.sort(key=lambda m: (-m.score, m.sentence, min(m.positions), m.product.name))
+        named_types = {r.type for r in index if r.product.sku in {m.product.sku for m in matches}}
+        categories = sorted(
+            {
+                m.concept[1]
+                for m in garments_here
+                if m.concept in per_type and m.concept not in named_types
+            }
+        )
+        used = {(m.sentence, p) for m in matches for p in m.positions}
+        not_carried = sorted(
+            {
+                m.text
+                for m in mentions
+                if m.concept[0] == "other" and (m.sentence, m.start) not in used
+            }
+        )
+        styles = tuple(m for m in mentions if m.concept[0] == "style")
+        return Found(tuple(matches), tuple(categories), tuple(not_carried), styles, tuple(mentions))
 
     def rank(self, text: str, limit: int = 5) -> list[tuple[float, ProductInfo]]:
-        """Products the text is about, best first; only products whose name, keywords
-        or category the text mentions qualify (colour or size alone are not enough)."""
-        query = parse_query(text)
-        scored: list[tuple[float, ProductInfo]] = []
-        for product in self.products:
-            name_hits = len(query.stems & product.name_stems)
-            base = (
-                3.0 * name_hits
-                + 2.0 * len(query.stems & product.keyword_stems)
-                + 2.0 * len(query.stems & product.category_stems)
-            )
-            if base == 0:
-                continue
-            if product.name_stems and product.name_stems <= query.stems:
-                base += 3.0  # the whole product name is in the text
-            base += 1.0 * len(query.stems & product.colour_stems)
-            if query.sizes & {fold(v.size) for v in product.variants}:
-                base += 1.0
-            scored.append((base, product))
-        scored.sort(key=lambda item: (-item[0], item[1].name))
-        return scored[:limit]
+        """Products the text is about, best first: named ones, then others of the same or
+        the mentioned types."""
+        doc = read_document("", text)
+        return [(score, p) for score, p in self._related(self.find(doc))][:limit]
+
+    def _related(self, found: Found) -> list[tuple[float, ProductInfo]]:
+        index = self._indexed()
+        out: list[tuple[float, ProductInfo]] = [(m.score, m.product) for m in found.products]
+        seen = {p.sku for _, p in out}
+        wanted_types = {("garment", c) for c in found.categories}
+        wanted_types |= {r.type for r in index if r.product.sku in seen and r.type}
+        for row in index:
+            if row.type in wanted_types and row.product.sku not in seen:
+                out.append((1.0, row.product))
+                seen.add(row.product.sku)
+        return out
 
     def excerpt(self, text: str, max_chars: int = 2000, limit: int = 5) -> str:
         """Lines "- name (category) SKU: size colour $price stock n; ..." within max_chars."""
-        query = parse_query(text)
+        doc = read_document("", text)
+        return self.excerpt_for(doc, self.find(doc), max_chars, limit)
+
+    def excerpt_for(self, doc: Document, found: Found, max_chars: int, limit: int = 5) -> str:
+        """The excerpt for a mail already read: every named product gets a line (the budget
+        is shared), then related products while room is left."""
+        ranked = self._related(found)
+        named = len(found.products)
+        chosen = [p for _, p in ranked[: max(limit, named)]]
+        sizes = _asked_sizes(doc)
+        colours = {m.concept[1] for m in found.mentions if m.concept[0] == "colour"}
         lines: list[str] = []
         used = 0
-        for _score, product in self.rank(text, limit):
-            line = _product_line(product, query)
-            if used + len(line) + 1 > max_chars:
-                room = max_chars - used - 1
-                if room < 60:
-                    break
-                line = line[: room - 1].rsplit(";", 1)[0] + "…"
+        for i, product in enumerate(chosen):
+            line = _product_line(product, sizes, colours)
+            must = i < named
+            share = (max_chars - used) // max(1, (named - i) if must else 1) - 1
+            if len(line) > share:
+                if share < 60:
+                    if must and share > 20:
+                        line = line[: share - 1] + "…"
+                    else:
+                        break
+                else:
+                    line = line[: share - 1].rsplit(";", 1)[0] + "…"
             lines.append(line)
             used += len(line) + 1
         return "\n".join(lines)
+
+
+def _match(
+    row: _Indexed,
+    by_concept: dict[Concept, list[Mention]],
+    per_type: dict[Concept, int],
+    garments_here: list[Mention],
+) -> Match | None:
+    type_ms = by_concept.get(row.type, []) if row.type else []
+    attr_ms = [m for c in row.attributes for m in by_concept.get(c, [])]
+    best: Match | None = None
+    for t in type_ms:
+        near = [a for a in attr_ms if a.sentence == t.sentence and abs(a.start - t.start) <= _NEAR]
+        if near:
+            concepts = {a.concept for a in near}
+            positions = set(range(t.start, t.end))
+            for a in near:
+                positions |= set(range(a.start, a.end))
+            lo, hi = min(positions), max(positions)
+            positions |= set(range(lo, hi + 1)) if hi - lo <= _NEAR else set()
+            via = " + ".join([t.text, *sorted({a.text for a in near})])
+            score = 3.0 + 2.0 * len(concepts)
+            if best is None or score > best.score:
+                best = Match(row.product, score, t.sentence, frozenset(positions), via)
+    if best is not None:
+        return best
+    if type_ms and per_type.get(row.type or ("", ""), 0) == 1:
+        t = type_ms[0]
+        return Match(row.product, 3.0, t.sentence, frozenset(range(t.start, t.end)), t.text)
+    distinct = [m for c in row.distinctive for m in by_concept.get(c, [])]
+    for d in distinct:
+        clash = any(
+            g.sentence == d.sentence and abs(g.start - d.start) <= 2 and g.concept != row.type
+            for g in garments_here
+        )
+        if not clash:
+            return Match(row.product, 2.5, d.sentence, frozenset(range(d.start, d.end)), d.text)
+    if row.type is None:
+        words = [m for m in attr_ms if m.concept[0] == "word"]
+        if len({m.concept for m in words}) >= 2:
+            first = words[0]
+            span = {m.start for m in words if m.sentence == first.sentence}
+            return Match(row.product, 3.0, first.sentence, frozenset(span), first.text)
+    return None
+
+
+def _asked_sizes(doc: Document) -> set[str]:
+    sizes: set[str] = set()
+    for s in doc.sentences:
+        for i, w in enumerate(s.words):
+            before = s.words[i - 1] if i else ""
+            if w in _SIZE_WORDS and w not in {"s"} or (
+                before in ("talle", "talla", "size", "numero", "nro") and len(w) <= 4
+            ):
+                sizes.add(w)
+    return sizes
 
 
 def _variant_text(v: VariantInfo) -> str:
@@ -254,10 +334,10 @@ def _variant_text(v: VariantInfo) -> str:
     return f"talle {v.size} {v.colour} {symbol}{format_price(v.price)} stock {v.stock}"
 
 
-def _product_line(product: ProductInfo, query: Query) -> str:
+def _product_line(product: ProductInfo, sizes: set[str], colours: set[str]) -> str:
     def relevance(v: VariantInfo) -> tuple[int, int, str, str]:
-        size_hit = fold(v.size) in query.sizes
-        colour_hit = bool(_stems(v.colour) & query.stems)
+        size_hit = fold(v.size) in sizes
+        colour_hit = bool({stem(t) for t in tokens(v.colour)} & {stem(c) for c in colours})
         return (-int(size_hit), -int(colour_hit), v.colour, v.size)
 
     variants = "; ".join(_variant_text(v) for v in sorted(product.variants, key=relevance))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mailroom_responder.decision.cues import Cues, default_cues
 from mailroom_responder.decision.text import tokens
 
 __all__ = ["FaqBook", "FaqEntry", "FaqMatch", "load_faq"]
@@ -23,6 +24,8 @@ class FaqEntry:
     phrases: tuple[tuple[str, ...], ...]
     negatives: tuple[tuple[str, ...], ...]
     answers: dict[str, str]
+    # The router's topic this entry answers (``topic:`` in the file, else its key).
+    topic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +43,27 @@ def _phrase(text: str) -> tuple[str, ...]:
     return tuple(tokens(text))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FaqBook:
     version: str
     min_score: int
     entries: tuple[FaqEntry, ...]
     templates: dict[str, dict[str, str]]
+    _cues: list[Cues] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def cues(self) -> Cues:
+        """The router's rules plus this file's keywords and phrases, per topic."""
+        if not self._cues:
+            extra = {
+                e.topic: [*sorted(e.keywords), *(" ".join(p) for p in e.phrases)]
+                for e in self.entries
+            }
+            self._cues.append(default_cues().with_topic_words(extra))
+        return self._cues[0]
+
+    def entry_for(self, topic: str) -> FaqEntry | None:
+        return next((e for e in self.entries if e.topic == topic), None)
 
     def match(self, text: str) -> FaqMatch | None:
         """Best entry by whole-word score; entries hit by a negative rule are skipped."""
@@ -80,6 +98,7 @@ def _entry(key: str, raw: dict[str, Any]) -> FaqEntry:
         phrases=tuple(_phrase(str(p)) for p in raw.get("phrases", [])),
         negatives=tuple(_phrase(str(n)) for n in raw.get("negative", [])),
         answers={lang: " ".join(str(answers[lang]).split()) for lang in LANGUAGES},
+        topic=str(raw.get("topic") or key),
     )
 
 

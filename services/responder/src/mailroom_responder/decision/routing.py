@@ -1,117 +1,338 @@
-"""Where an answerable email goes: handoff, FAQ, catalogue (LLM + excerpt) or LLM. Pure.
+"""Where an answerable email goes, and why: handoff, FAQ, catalogue or LLM. Pure.
 
-Order matters: a person first (handoff rules), then product questions (a price or stock
-answer must come from the live catalogue), then the FAQ, then the LLM.
+The order of reading, for one email's subject and new text (quotes and signatures are
+split off before this):
+
+1. **Products first.** The catalogue finds the products, categories and unsold kinds the
+   mail names; their words are masked, so "Buzo Envío Gratis" or "talle único" never
+   count as a shipping or size question.
+2. **A person** when a hand-off rule matches a sentence (order or account needed, wrong
+   or damaged item, refund claim, chargeback, legal threat, anger or sarcasm, a person
+   asked for), unless the sentence is about the customer's own situation, a style ("el
+   jean roto de la foto"), a condition ("si llega fallado…") or a refund *policy*.
+3. **The catalogue** when a product, category or unsold kind is named *and* something
+   about it is asked (price, stock, size or colour, material, fit…) that is not a policy
+   phrase ("¿cuánto sale el envío?" asks shipping).
+4. **The FAQ** when a topic is asked; with two topics, the one the question is about
+   (the one named first in it: "¿el cambio tiene costo de envío?" is returns).
+5. **The LLM** for the rest (low confidence when nothing matched at all).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from mailroom_common.events import Route
-from mailroom_responder.decision.catalogue import Catalogue, parse_query
+from mailroom_responder.decision.catalogue import Catalogue, Found
+from mailroom_responder.decision.cues import HANDOFF_REASONS, Cues, Hit
+from mailroom_responder.decision.document import Document, read_document
 from mailroom_responder.decision.faq import FaqBook, FaqEntry
-from mailroom_responder.decision.text import fold, tokens
+from mailroom_responder.decision.text import detect_language
 
-__all__ = ["Decision", "decide", "handoff_reason"]
+__all__ = ["REASON_TEXT", "Decision", "decide", "decide_document"]
 
-# (reason, pattern on folded text). Word boundaries keep "sueldo" from matching "sue".
-_HANDOFF_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (reason, re.compile(pattern))
-    for reason, pattern in (
-        (
-            "human_requested",
-            r"\b(hablar con (una |un )?(persona|humano|agente|operador|asesor|vendedor)"
-            r"|persona real|atencion humana|un humano|human being|real person|a human"
-            r"|(speak|talk) (to|with) (someone|somebody|a person|an agent|a representative)"
-            r"|customer service agent|representative)\b",
-        ),
-        (
-            "angry",
-            r"\b(estafa|estafadores|verguenza|indignad[oa]|furios[oa]|harto|harta|pesimo"
-            r"|inaceptable|una burla|scam|scammers|furious|outraged|unacceptable|ridiculous"
-            r"|disgusted|worst service|angry)\b",
-        ),
-        (
-            "refund_dispute",
-            r"\b(reembolso|reintegro|devuelvan (mi|el) dinero|devolucion del dinero"
-            r"|refund|money back)\b",
-        ),
-        ("chargeback", r"\b(contracargo|desconocer el cargo|chargeback|dispute the charge)\b"),
-        (
-            "legal",
-            r"\b(abogad[oa]|denuncia|demandar(los|las)?|demanda (judicial|legal)"
-            r"|iniciar (una )?demanda|defensa del consumidor|accion legal|legal action"
-            r"|lawyer|attorney|lawsuit|sue you|consumer protection)\b",
-        ),
-        (
-            "damaged_goods",
-            r"\b(roto|rota|rotos|rotas|danad[oa]s?|defectuos[oa]s?|fallad[oa]s?|llego mal"
-            r"|damaged|broken|defective|torn|arrived faulty)\b",
-        ),
-        (
-            "needs_order_or_account",
-            r"(\b(mi|mis|nuestro) (pedido|pedidos|orden|compra|compras|cuenta|envio|paquete)\b"
-            r"|\b(pedido|orden|order)\s*(n(ro|umero|o)?\.?\s*)?#?\s*\d{3,}"
-            r"|#\s*\d{3,}|\bnumero de (pedido|orden|seguimiento)\b"
-            r"|\b(my|our) (order|orders|account|purchase|package|parcel|delivery)\b"
-            r"|\btracking (number|code)\b)",
-        ),
-    )
+REASON_TEXT = {
+    "human_requested": "asks for a person",
+    "legal": "legal threat",
+    "chargeback": "chargeback threat",
+    "refund_dispute": "refund claim",
+    "damaged_goods": "damaged or defective item",
+    "wrong_item": "wrong or missing item",
+    "needs_order_or_account": "needs the customer's order or account",
+    "angry": "angry customer",
+    "sarcasm": "sarcastic complaint",
+    "shouting": "shouting complaint",
+}
+# Which hand-off reason is reported when several match.
+_PRIORITY = (
+    "legal",
+    "chargeback",
+    "refund_dispute",
+    "damaged_goods",
+    "wrong_item",
+    "needs_order_or_account",
+    "human_requested",
+    "angry",
+    "sarcasm",
+    "shouting",
 )
-_PRICE_CUES = re.compile(
-    r"\b(precio|precios|cuesta|cuestan|vale|valen|cuanto sale|cuanto salen|price|prices"
-    r"|cost|costs|how much)\b"
-)
-_AVAILABILITY_CUES = re.compile(
-    r"\b(tienen|tenes|tienes|hay|queda|quedan|stock|disponible|disponibles|do you have"
-    r"|in stock|available|availability)\b"
-)
+_SHIELDED = frozenset({"legal", "angry", "damaged_goods", "wrong_item", "refund_dispute"})
+_FAQ_MIN = 0.75
+_ATTACH_CHARS = 24  # a price/stock phrase this close to a topic phrase belongs to it
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """Where one email goes, and why: what an operator sees on the task.
+
+    ``reason`` is a sentence a person can read ("handoff: chargeback threat",
+    "faq:returns: phrase 'cambio' + 'costo de envio'"), ``confidence`` is 0–1,
+    ``evidence`` lists the matched rules and ``product_skus`` the matched products (best
+    first).
+    """
+
     route: Route
     intent: str
-    reason: str | None = None
+    reason: str = ""
+    confidence: float = 1.0
+    language: str = "es"
+    product_skus: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
     faq: FaqEntry | None = None
+    found: Found = field(default_factory=Found, compare=False, repr=False)
+    document: Document | None = field(default=None, compare=False, repr=False)
+
+    def record(self) -> dict[str, object]:
+        """What the status event carries as ``decision`` (JSON-ready)."""
+        return {
+            "route": self.route.value,
+            "intent": self.intent,
+            "reason": self.reason,
+            "confidence": round(self.confidence, 3),
+            "language": self.language,
+            "product_skus": list(self.product_skus),
+            "evidence": list(self.evidence),
+        }
 
 
-def handoff_reason(text: str) -> str | None:
-    folded = fold(text)
-    for reason, pattern in _HANDOFF_RULES:
-        if pattern.search(folded):
-            return reason
-    # Shouting: most letters upper-case over a real sentence.
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 20 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
-        return "angry"
-    if text.count("!") >= 4:
-        return "angry"
-    return None
+@dataclass(slots=True)
+class _Scored:
+    topic: str
+    score: float
+    first: tuple[int, int]  # (sentence, char) of its first hit
+    hits: list[str]
 
 
-def decide(text: str, faq: FaqBook, catalogue: Catalogue) -> Decision:
-    """Route one email's text (subject + new text)."""
-    reason = handoff_reason(text)
-    if reason is not None:
-        return Decision(Route.HANDOFF, "handoff", reason=reason)
-    folded = " ".join(tokens(text))
-    asks_price = bool(_PRICE_CUES.search(folded))
-    asks_stock = bool(_AVAILABILITY_CUES.search(folded))
-    names_product = bool(catalogue.rank(text, limit=1))
-    asks_size = bool(parse_query(text).sizes)
-    match = faq.match(text)
-    if names_product and (asks_price or asks_stock or asks_size):
-        intent = "price" if asks_price else "stock"
-        return Decision(Route.CATALOGUE, intent)
-    if match is not None:
-        return Decision(Route.FAQ, match.entry.key, faq=match.entry)
-    if names_product:
-        return Decision(Route.CATALOGUE, "product")
-    if asks_price or (asks_stock and asks_size):
-        # A specific product we could not find: the LLM answers from an empty excerpt,
-        # and the figure guard stops any invented number.
-        return Decision(Route.CATALOGUE, "price" if asks_price else "stock")
-    return Decision(Route.LLM, "general")
+def decide(subject: str, body: str, faq: FaqBook, catalogue: Catalogue) -> Decision:
+    """Route one email (its subject and its new text)."""
+    return decide_document(read_document(subject, body), faq, catalogue)
+
+
+def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decision:
+    cues = faq.cues
+    found = catalogue.find(doc)
+    masked = doc.masked(found.mask())
+    language = detect_language(doc.raw)
+    evidence = [f"product:{m.product.sku} '{m.via}'" for m in found.products]
+    evidence += [f"category:{c}" for c in found.categories]
+    evidence += [f"not_carried:'{t}'" for t in found.not_carried]
+    common = {
+        "language": language,
+        "product_skus": found.skus,
+        "found": found,
+        "document": doc,
+    }
+
+    handoffs = _handoff_hits(masked, cues)
+    if handoffs:
+        reason = min(handoffs, key=_PRIORITY.index)
+        texts = handoffs[reason]
+        evidence += [f"handoff:{r} '{t}'" for r, ts in handoffs.items() for t in ts]
+        strong = len(texts) > 1 or len(handoffs) > 1 or reason in ("legal", "chargeback")
+        return Decision(
+            Route.HANDOFF,
+            reason,
+            f"handoff: {REASON_TEXT[reason]} ('{texts[0]}')",
+            0.92 if strong else 0.8,
+            evidence=tuple(evidence),
+            **common,  # type: ignore[arg-type]
+        )
+
+    topics, product_cues = _topic_and_product_hits(masked, cues)
+    evidence += [f"faq:{t.topic} " + " + ".join(f"'{h}'" for h in t.hits) for t in topics]
+    evidence += [f"{kind} '{t}'" for kind, ts in product_cues.items() for t, _w in ts]
+    strength = {k: sum(w for _t, w in v) for k, v in product_cues.items()}
+    asks_product = sum(strength.values())
+    names = bool(found.products or found.categories or found.not_carried)
+    best = topics[0] if topics and topics[0].score >= _FAQ_MIN else None
+
+    if names and asks_product >= 1.0 or found.products and best is None:
+        return _catalogue(found, strength, product_cues, best, evidence, common)
+    if best is not None:
+        entry = faq.entry_for(best.topic)
+        if entry is not None:
+            return _faq(entry, best, topics, asks_product, evidence, common)
+    if names:
+        return _catalogue(found, strength, product_cues, None, evidence, common)
+    if strength.get("price", 0) >= 1.0:
+        cue = product_cues["price"][0][0]
+        return Decision(
+            Route.CATALOGUE,
+            "price",
+            f"catalogue:price: asks a price ('{cue}') of no product we could identify",
+            0.55,
+            evidence=tuple(evidence),
+            **common,  # type: ignore[arg-type]
+        )
+    quiet = not topics and not product_cues
+    return Decision(
+        Route.LLM,
+        "general",
+        "llm: no hand-off rule, FAQ topic or product matched"
+        if quiet
+        else "llm: only weak topic or product cues ("
+        + ", ".join(evidence[-3:])
+        + ")",
+        0.45 if quiet else 0.5,
+        evidence=tuple(evidence),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _catalogue(
+    found: Found,
+    strength: dict[str, float],
+    product_cues: dict[str, list[tuple[str, float]]],
+    also: _Scored | None,
+    evidence: list[str],
+    common: dict[str, object],
+) -> Decision:
+    if found.not_carried and not found.products and not found.categories:
+        intent = "not_carried"
+    elif strength.get("price", 0) >= 1.0:
+        intent = "price"
+    elif strength.get("stock", 0) >= 1.0 and not strength.get("detail"):
+        intent = "stock"
+    else:
+        intent = "product"
+    if found.products:
+        what = ", ".join(f"{m.product.sku} ('{m.via}')" for m in found.products[:3])
+    elif found.categories:
+        what = "category " + ", ".join(found.categories)
+    elif found.not_carried:
+        what = "a kind we do not sell: " + ", ".join(f"'{t}'" for t in found.not_carried)
+    else:
+        what = "no product"
+    cue = next((t for kind in ("price", "stock", "detail") for t, _w in product_cues.get(kind, ())), None)
+    reason = f"catalogue:{intent}: {what}" + (f"; asks '{cue}'" if cue else "")
+    if also is not None:
+        reason += f"; also asks faq:{also.topic}"
+    if found.products:
+        confidence = 0.9 if cue else 0.75
+    else:
+        confidence = 0.75 if cue else 0.6
+    return Decision(
+        Route.CATALOGUE,
+        intent,
+        reason,
+        confidence,
+        evidence=tuple(evidence),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _faq(
+    entry: FaqEntry,
+    best: _Scored,
+    topics: list[_Scored],
+    asks_product: float,
+    evidence: list[str],
+    common: dict[str, object],
+) -> Decision:
+    second = topics[1] if len(topics) > 1 else None
+    reason = f"faq:{entry.key}: " + " + ".join(f"'{h}'" for h in best.hits[:3])
+    margin = best.score - (second.score if second else 0.0)
+    if second is not None and second.score >= _FAQ_MIN:
+        reason += f" ({second.topic} is context)"
+    confidence = 0.55 + min(0.25, 0.1 * best.score) + min(0.15, 0.1 * margin)
+    if asks_product:
+        confidence -= 0.1
+    return Decision(
+        Route.FAQ,
+        entry.key,
+        reason,
+        round(min(confidence, 0.95), 3),
+        faq=entry,
+        evidence=tuple(evidence),
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _overlaps(hit: Hit, spans: list[Hit]) -> bool:
+    return any(hit.start < s.end and s.start < hit.end for s in spans)
+
+
+def _handoff_hits(doc: Document, cues: Cues) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    praise: list[int] = []
+    timing: list[int] = []
+    waiting: list[int] = []
+    for si, sentence in enumerate(doc.sentences):
+        text = sentence.text
+        shields = cues.not_handoff.hits(text)
+        policy = cues.refund_policy.first(text) is not None
+        for rule in cues.handoff:
+            for hit in rule.hits(text):
+                if rule.name in _SHIELDED and _overlaps(hit, shields):
+                    continue
+                if rule.name == "refund_dispute" and policy:
+                    continue
+                found[rule.name].append(hit.text)
+        for rule, where in zip(cues.sarcasm, (praise, timing, waiting), strict=True):
+            if rule.first(text) is not None:
+                where.append(si)
+    for p in praise:
+        near = range(p - 1, p + 3)
+        if any(t in near for t in timing) and any(w in near for w in waiting):
+            found["sarcasm"].append(doc.sentences[p].text[:60])
+            break
+    assert set(found) <= {*HANDOFF_REASONS, "sarcasm"}
+    return dict(found)
+
+
+def _topic_and_product_hits(
+    doc: Document, cues: Cues
+) -> tuple[list[_Scored], dict[str, list[tuple[str, float]]]]:
+    scored: dict[str, _Scored] = {}
+    product: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for si, sentence in enumerate(doc.sentences):
+        text = sentence.text
+        factor = (1.5 if sentence.question else 1.0) * (0.75 if sentence.subject else 1.0)
+        topic_hits: list[tuple[str, Hit, float]] = []
+        for topic, rules in cues.topics.items():
+            for rule in rules:
+                for hit in rule.hits(text):
+                    topic_hits.append((topic, hit, rule.weight))
+        # Overlapping hits of one topic count once (the strongest).
+        topic_hits.sort(key=lambda th: (-th[2], th[1].start))
+        kept: list[tuple[str, Hit, float]] = []
+        for topic, hit, weight in topic_hits:
+            if not any(t == topic and _overlaps(hit, [h]) for t, h, _w in kept):
+                kept.append((topic, hit, weight))
+        for topic, hit, weight in kept:
+            entry = scored.get(topic)
+            if entry is None:
+                entry = scored[topic] = _Scored(topic, 0.0, (si, hit.start), [])
+            entry.score += weight * factor
+            entry.first = min(entry.first, (si, hit.start))
+            entry.hits.append(hit.text)
+        products_at = [i for i, ch in enumerate(text) if ch == "§"]
+        for kind, rules in cues.product.items():
+            for rule in rules:
+                for hit in rule.hits(text):
+                    if _attached(hit, kept, products_at):
+                        continue
+                    product[kind].append((hit.text, rule.weight))
+    ranked = sorted(scored.values(), key=lambda t: (-t.score, t.first))
+    if len(ranked) > 1 and ranked[0].score - ranked[1].score <= 0.5:
+        # Two topics about equally strong: the question is about the one named first.
+        top = sorted(ranked[:2], key=lambda t: t.first)
+        ranked = [*top, *ranked[2:]]
+    return ranked, dict(product)
+
+
+def _attached(hit: Hit, topic_hits: list[tuple[str, Hit, float]], products_at: list[int]) -> bool:
+    """A price/stock phrase that belongs to a topic phrase ("costo de envío", "¿hay
+    envío gratis?") rather than to a product."""
+    best: int | None = None
+    for _topic, t, _w in topic_hits:
+        if _overlaps(hit, [t]):
+            return True
+        gap = max(t.start - hit.end, hit.start - t.end)
+        if gap <= _ATTACH_CHARS and (best is None or gap < best):
+            best = gap
+    if best is None:
+        return False
+    closest_product = min((abs(p - hit.start) for p in products_at), default=None)
+    return closest_product is None or best < closest_product
