@@ -97,6 +97,8 @@ class Match:
     sentence: int
     positions: frozenset[int]
     via: str
+    # Every place (sentence, word) the product is named, for masking.
+    places: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ class Found:
         out: dict[int, set[int]] = defaultdict(set)
         for m in self.products:
             out[m.sentence] |= m.positions
+            for sentence, word in m.places:
+                out[sentence].add(word)
         for s in self.styles:
             out[s.sentence] |= set(range(s.start, s.end))
         return out
@@ -202,7 +206,7 @@ class Catalogue:
         for row in index:
             match = _match(row, by_concept, per_type, garments_here)
             if match is not None:
-                matches.append(match)
+                matches.append(_with_places(match, row, by_concept, per_type))
         matches.sort(key=lambda m: (-m.score, m.sentence, min(m.positions), m.product.name))
         named_types = {r.type for r in index if r.product.sku in {m.product.sku for m in matches}}
         categories = sorted(
@@ -315,6 +319,30 @@ def _match(
             span = {m.start for m in words if m.sentence == first.sentence}
             return Match(row.product, 3.0, first.sentence, frozenset(span), first.text)
     return None
+
+
+def _with_places(
+    match: Match,
+    row: _Indexed,
+    by_concept: dict[Concept, list[Mention]],
+    per_type: dict[Concept, int],
+) -> Match:
+    """Every later mention of a named product is masked too ("el mom… ¿tienen el mom?")."""
+    places = {(match.sentence, p) for p in match.positions}
+    concepts = set(row.distinctive)
+    if row.type and per_type.get(row.type, 0) == 1:
+        concepts.add(row.type)
+    if row.type:
+        types = by_concept.get(row.type, [])
+        for a in (m for c in row.attributes for m in by_concept.get(c, [])):
+            if any(t.sentence == a.sentence and abs(t.start - a.start) <= _NEAR for t in types):
+                concepts.add(a.concept)
+                concepts.add(row.type)
+    for c in concepts:
+        for m in by_concept.get(c, []):
+            places |= {(m.sentence, p) for p in range(m.start, m.end)}
+    return Match(match.product, match.score, match.sentence, match.positions, match.via,
+                 frozenset(places))
 
 
 def _asked_sizes(doc: Document) -> set[str]:

@@ -95,6 +95,7 @@ class Cues:
     sarcasm: tuple[Rule, Rule, Rule]
     not_handoff: Rule
     refund_policy: Rule
+    not_topic: Rule
     topics: dict[str, tuple[Rule, ...]]
     product: dict[str, tuple[Rule, ...]]
     question: Rule
@@ -113,6 +114,7 @@ class Cues:
             self.sarcasm,
             self.not_handoff,
             self.refund_policy,
+            self.not_topic,
             topics,
             self.product,
             self.question,
@@ -150,6 +152,7 @@ def parse_cues(data: dict[str, Any]) -> Cues:
         sarcasm=(sarcasm[0], sarcasm[1], sarcasm[2]),
         not_handoff=rule("not_handoff", data.get("not_handoff") or []),
         refund_policy=rule("refund_policy", data.get("refund_policy") or []),
+        not_topic=rule("not_topic", data.get("not_topic") or []),
         topics=topics,
         product=product,
         question=rule("question", data.get("question") or []),

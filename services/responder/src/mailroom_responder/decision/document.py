@@ -14,7 +14,7 @@ from mailroom_responder.decision.text import fold
 
 __all__ = ["Document", "Sentence", "read_document"]
 
-_WORD_RE = re.compile(r"#?\d+(?:[.,]\d+)*|[a-z0-9ñ]+(?:'[a-z]+)?")
+_WORD_RE = re.compile(r"#?\d+(?:[.,]\d+)*|[a-z0-9ñ]+(?:'[a-z]+)?|,")
 _SPLIT_RE = re.compile(r"(?<=[.!?;])(?!\d)|\n+|(?=¿)|(?=¡)")
 _SUBJECT_PREFIX = re.compile(r"^\s*((re|fw|fwd|rv|reenviado|tr|aw|wg)\s*(\[\d+\])?\s*:\s*)+", re.I)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
@@ -27,6 +27,7 @@ class Sentence:
     question: bool
     subject: bool
     masked: frozenset[int] = frozenset()
+    reply_subject: bool = False  # "Re: …": the subject of an earlier message
 
     @property
     def text(self) -> str:
@@ -34,7 +35,9 @@ class Sentence:
         return " ".join(MASK if i in self.masked else w for i, w in enumerate(self.words))
 
     def mask(self, positions: set[int]) -> Sentence:
-        return Sentence(self.words, self.question, self.subject, self.masked | positions)
+        return Sentence(
+            self.words, self.question, self.subject, self.masked | positions, self.reply_subject
+        )
 
     def word_at(self, char: int) -> int:
         """Index of the word that contains character ``char`` of ``text``."""
@@ -63,11 +66,15 @@ def clean_subject(subject: str) -> str:
 
 def read_document(subject: str, body: str) -> Document:
     sentences: list[Sentence] = []
+    reply = bool(re.match(r"\s*(re|aw|rv)\s*:", subject, re.I))
     subject = clean_subject(subject)
     for part, is_subject in ((subject, True), (body, False)):
         folded = fold(part.translate(_APOSTROPHES))
         for chunk in _SPLIT_RE.split(folded):
             words = tuple(_WORD_RE.findall(chunk))
             if words:
-                sentences.append(Sentence(words, "?" in chunk or "¿" in chunk, is_subject))
+                question = "?" in chunk or "¿" in chunk
+                sentences.append(
+                    Sentence(words, question, is_subject, reply_subject=is_subject and reply)
+                )
     return Document(tuple(sentences), f"{subject}\n{body}")

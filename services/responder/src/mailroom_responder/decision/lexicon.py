@@ -48,7 +48,7 @@ def stem(word: str) -> str:
         base = base[:-2]
     elif base.endswith("s") and len(base) > 3 and not base.endswith("ss"):
         base = base[:-1]
-    if base[-1:] in ("a", "e", "o") and len(base) > 3:
+    if base[-1:] in ("a", "e", "o") and len(base) > 4:
         base = base[:-1]
     return base
 
@@ -83,7 +83,7 @@ class Lexicon:
 
     def correct(self, word: str) -> str | None:
         """A listed stem one edit away from ``word`` (typos: "campra", "polera"), or None."""
-        if len(word) < 5 or word in self.known:
+        if len(word) < 6 or word in self.known:
             return None
         for candidate in (word, *_deletes(word)):
             hit = self._fuzzy.get(candidate)

@@ -20,6 +20,7 @@ split off before this):
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -59,6 +60,8 @@ _PRIORITY = (
 )
 _SHIELDED = frozenset({"legal", "angry", "damaged_goods", "wrong_item", "refund_dispute"})
 _FAQ_MIN = 0.75
+_PRESENT = frozenset("esta estan viene vienen tiene tienen is are it's comes come".split())
+_CONDITION_RE = re.compile(r"(?<![a-z0-9ñ])(si|if|en caso de|in case)(?![a-z0-9ñ])")
 _ATTACH_CHARS = 24  # a price/stock phrase this close to a topic phrase belongs to it
 
 
@@ -139,7 +142,7 @@ def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decisi
             **common,  # type: ignore[arg-type]
         )
 
-    topics, product_cues = _topic_and_product_hits(masked, cues)
+    topics, product_cues = _topic_and_product_hits(masked, cues, _thing_places(found))
     evidence += [f"faq:{t.topic} " + " + ".join(f"'{h}'" for h in t.hits) for t in topics]
     evidence += [f"{kind} '{t}'" for kind, ts in product_cues.items() for t, _w in ts]
     strength = {k: sum(w for _t, w in v) for k, v in product_cues.items()}
@@ -147,7 +150,16 @@ def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decisi
     names = bool(found.products or found.categories or found.not_carried)
     best = topics[0] if topics and topics[0].score >= _FAQ_MIN else None
 
-    if names and asks_product >= 1.0 or found.products and best is None:
+    strong = {k: sum(w for _t, w in v if w >= 1.0) for k, v in product_cues.items()}
+    if best is None:
+        faq_first = False
+    elif best.topic == "stock":  # "¿cuándo vuelve el mom en 38?": restock policy
+        faq_first = not (strong.get("price") or strong.get("detail"))
+    elif best.topic == "sizes":  # "¿qué talle de jean me conviene?": the size guide
+        faq_first = not strong.get("price") and strong.get("stock", 0) < 1.0 and best.score >= 1.5
+    else:  # a policy question that mentions garments
+        faq_first = not any(strong.values()) and best.score >= 1.0
+    if not faq_first and (names and asks_product >= 1.0 or found.products and best is None):
         return _catalogue(found, strength, product_cues, best, evidence, common)
     if best is not None:
         entry = faq.entry_for(best.topic)
@@ -249,6 +261,15 @@ def _faq(
     )
 
 
+def _conditional_spans(text: str) -> list[Hit]:
+    """From "si"/"if"/"en caso de" to the next comma (or the sentence end)."""
+    spans = []
+    for m in _CONDITION_RE.finditer(text):
+        end = text.find(",", m.end())
+        spans.append(Hit("condition", m.start(), len(text) if end < 0 else end, ""))
+    return spans
+
+
 def _overlaps(hit: Hit, spans: list[Hit]) -> bool:
     return any(hit.start < s.end and s.start < hit.end for s in spans)
 
@@ -262,10 +283,20 @@ def _handoff_hits(doc: Document, cues: Cues) -> dict[str, list[str]]:
         text = sentence.text
         shields = cues.not_handoff.hits(text)
         policy = cues.refund_policy.first(text) is not None
+        if sentence.reply_subject:
+            continue  # "Re: Tu pedido 10211" names the earlier message, not this one
         for rule in cues.handoff:
             for hit in rule.hits(text):
+                if (
+                    rule.name == "damaged_goods"
+                    and sentence.question
+                    and hit.text.split()[0] in _PRESENT
+                ):
+                    continue  # "¿el jean viene roto?" asks about a style
                 if rule.name in _SHIELDED and _overlaps(hit, shields):
                     continue
+                if rule.name == "legal" and shields:
+                    continue  # "soy abogada y voy a tribunales": a profession
                 if rule.name == "refund_dispute" and policy:
                     continue
                 found[rule.name].append(hit.text)
@@ -281,19 +312,42 @@ def _handoff_hits(doc: Document, cues: Cues) -> dict[str, list[str]]:
     return dict(found)
 
 
+def _thing_places(found: Found) -> dict[int, set[int]]:
+    """Words naming a product, a category or an unsold kind, per sentence."""
+    out = found.mask()
+    for m in found.mentions:
+        if m.concept[0] in ("garment", "other"):
+            out.setdefault(m.sentence, set()).update(range(m.start, m.end))
+    return out
+
+
+def _char_starts(words: tuple[str, ...]) -> list[int]:
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    return starts
+
+
 def _topic_and_product_hits(
-    doc: Document, cues: Cues
+    doc: Document, cues: Cues, things: dict[int, set[int]]
 ) -> tuple[list[_Scored], dict[str, list[tuple[str, float]]]]:
     scored: dict[str, _Scored] = {}
     product: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    asks = any(s.question for s in doc.sentences if not s.subject)
     for si, sentence in enumerate(doc.sentences):
         text = sentence.text
-        factor = (1.5 if sentence.question else 1.0) * (0.75 if sentence.subject else 1.0)
+        factor = 1.5 if sentence.question else (0.6 if asks else 1.0)
+        if sentence.subject:
+            factor = 0.4 if sentence.reply_subject else 0.75
+        conditions = _conditional_spans(text)
         topic_hits: list[tuple[str, Hit, float]] = []
+        shields = cues.not_topic.hits(text)
         for topic, rules in cues.topics.items():
             for rule in rules:
                 for hit in rule.hits(text):
-                    topic_hits.append((topic, hit, rule.weight))
+                    if not _overlaps(hit, shields):
+                        topic_hits.append((topic, hit, rule.weight))
         # Overlapping hits of one topic count once (the strongest).
         topic_hits.sort(key=lambda th: (-th[2], th[1].start))
         kept: list[tuple[str, Hit, float]] = []
@@ -304,14 +358,16 @@ def _topic_and_product_hits(
             entry = scored.get(topic)
             if entry is None:
                 entry = scored[topic] = _Scored(topic, 0.0, (si, hit.start), [])
-            entry.score += weight * factor
+            # An "if …" clause is context: "if I pay by transfer, when does it ship?"
+            entry.score += weight * factor * (0.5 if _overlaps(hit, conditions) else 1.0)
             entry.first = min(entry.first, (si, hit.start))
             entry.hits.append(hit.text)
-        products_at = [i for i, ch in enumerate(text) if ch == "§"]
+        starts = _char_starts(tuple("§" if i in sentence.masked else w for i, w in enumerate(sentence.words)))
+        products_at = [starts[i] for i in sorted(things.get(si, ()))]
         for kind, rules in cues.product.items():
             for rule in rules:
                 for hit in rule.hits(text):
-                    if _attached(hit, kept, products_at):
+                    if _overlaps(hit, shields) or _attached(hit, kept, products_at):
                         continue
                     product[kind].append((hit.text, rule.weight))
     ranked = sorted(scored.values(), key=lambda t: (-t.score, t.first))
