@@ -6,7 +6,11 @@ the body: it travels in the record headers (see :mod:`mailroom_common.kafka`).
 
 Version policy: a consumer accepts exactly the versions listed in
 ``SUPPORTED_VERSIONS``; anything else is rejected with :class:`UnsupportedSchemaVersion`
-so a producer that moved ahead is noticed instead of silently misread.
+so a producer that moved ahead is noticed instead of silently misread. An optional field
+with a default (such as ``StatusChanged.decision``) keeps the version: events from before it
+still decode, and it is left out of the JSON while unset, so consumers that predate it
+(``extra="forbid"``) still read every event that does not use it. Upgrade the consumers
+before a producer starts setting it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ __all__ = [
     "AlertSeverity",
     "AttachmentMeta",
     "DeadLetterEvent",
+    "DecisionRecord",
     "Disposition",
     "Event",
     "EventDecodeError",
@@ -194,6 +199,29 @@ class TransactionalRequest(_Event):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class DecisionRecord(BaseModel):
+    """Why a task went where it went: the routing decision, as the task records it.
+
+    Carried by the ``StatusChanged`` the responder emits once the route is decided, stored
+    by the projector with the task (``email_tasks.decision``) and shown by the admin API.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    route: Route
+    intent: str
+    reason: str = Field(description="A sentence a person can read.")
+    confidence: float = Field(ge=0.0, le=1.0)
+    language: Literal["es", "en"]
+    product_skus: list[str] = Field(
+        default_factory=list, description="Matched products, best first."
+    )
+    evidence: list[str] = Field(default_factory=list, description="The rules that matched.")
+    decided_by: str = Field(
+        default="router", description='What decided: "router" (later "classifier", "fallback").'
+    )
+
+
 class StatusChanged(_Event):
     """A task moved to a new state (topic ``mail.status``); the projector records it."""
 
@@ -217,6 +245,11 @@ class StatusChanged(_Event):
     subject: str | None = None
     mailbox: str | None = None
     received_at: datetime | None = None
+    # Set once the route is decided (REPLIED for FAQ, HANDOFF, PROCESSING for the LLM and
+    # catalogue routes); the projector keeps the latest one with the task. Left out of the
+    # JSON when unset: such events stay exactly what they were before the field existed,
+    # so consumers that predate it (extra="forbid") keep reading them.
+    decision: DecisionRecord | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class DeadLetterEvent(_Event):

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from mailroom_common.events import (
     AlertEvent,
     DeadLetterEvent,
+    DecisionRecord,
     Disposition,
     EventDecodeError,
     InboundEmail,
@@ -132,3 +133,115 @@ def test_events_are_immutable() -> None:
     event = SAMPLES[3]
     with pytest.raises(ValueError, match="frozen"):
         event.status = TaskStatus.SENT  # type: ignore[misc]
+
+
+DECISION = DecisionRecord(
+    route=Route.CATALOGUE,
+    intent="price",
+    reason="catalogue:price: asks 'precio' and names 'jean mom'",
+    confidence=0.875,
+    language="es",
+    product_skus=["JM-01", "JR-02"],
+    evidence=["cue:precio", "product:JM-01"],
+)
+
+
+def test_a_status_with_its_decision_round_trips() -> None:
+    event = StatusChanged(
+        message_key="<abc@example.com>", status=TaskStatus.PROCESSING, decision=DECISION
+    )
+    payload = json.loads(encode_event(event))
+    assert payload["decision"] == {
+        "route": "catalogue",
+        "intent": "price",
+        "reason": "catalogue:price: asks 'precio' and names 'jean mom'",
+        "confidence": 0.875,
+        "language": "es",
+        "product_skus": ["JM-01", "JR-02"],
+        "evidence": ["cue:precio", "product:JM-01"],
+        "decided_by": "router",
+    }
+    decoded = decode_event(encode_event(event))
+    assert isinstance(decoded, StatusChanged)
+    assert decoded == event
+    assert decoded.decision == DECISION
+
+
+def test_a_status_without_a_decision_is_the_json_of_before() -> None:
+    event = StatusChanged(message_key="<abc@example.com>", status=TaskStatus.SENT)
+    payload = json.loads(encode_event(event))
+    # Left out, not null: a consumer that predates the field (extra="forbid") reads it.
+    assert "decision" not in payload
+    assert payload["schema_version"] == 1
+    decoded = decode_event(json.dumps(payload))
+    assert isinstance(decoded, StatusChanged)
+    assert decoded.decision is None
+
+
+def test_an_old_status_event_still_decodes() -> None:
+    # A status_changed as published before the decision field existed, with every field.
+    old = {
+        "schema_version": 1,
+        "event_id": "1d7b7d1a-1b1d-4f17-a6e3-005c9fb2ee42",
+        "occurred_at": "2026-11-28T12:00:00Z",
+        "producer": "responder",
+        "event_type": "status_changed",
+        "message_key": "<abc@example.com>",
+        "status": "replied",
+        "reason": "faq v3",
+        "route": "faq",
+        "intent": "shipping",
+        "attempts": 0,
+        "error": None,
+        "reply_text": "Sí",
+        "model": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "cost_usd": None,
+        "latency_ms": None,
+        "trace_id": None,
+        "from_address": None,
+        "subject": None,
+        "mailbox": None,
+        "received_at": None,
+    }
+    decoded = decode_event(json.dumps(old))
+    assert isinstance(decoded, StatusChanged)
+    assert decoded.decision is None
+    assert json.loads(encode_event(decoded)) == old
+    # An explicit null is accepted too.
+    assert decode_event(json.dumps({**old, "decision": None})) == decoded
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"confidence": 1.5}, "confidence"),
+        ({"confidence": -0.1}, "confidence"),
+        ({"language": "pt"}, "language"),
+        ({"route": "nowhere"}, "route"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
+def test_an_invalid_decision_names_the_field(change: dict[str, object], field: str) -> None:
+    payload = json.loads(
+        encode_event(
+            StatusChanged(message_key="<k@x>", status=TaskStatus.HANDOFF, decision=DECISION)
+        )
+    )
+    payload["decision"].update(change)
+    with pytest.raises(EventDecodeError, match=rf"decision\.{field}"):
+        decode_event(json.dumps(payload))
+
+
+def test_the_decision_defaults_to_the_router() -> None:
+    minimal = DecisionRecord(
+        route=Route.HANDOFF,
+        intent="handoff",
+        reason="handoff: chargeback",
+        confidence=1.0,
+        language="en",
+    )
+    assert (minimal.decided_by, minimal.product_skus, minimal.evidence) == ("router", [], [])
+    with pytest.raises(ValueError, match="frozen"):
+        minimal.reason = "x"  # type: ignore[misc]

@@ -19,9 +19,11 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     Numeric,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -110,6 +112,15 @@ class EmailTask(SQLModel, table=True):
         default=0, sa_column=Column(Integer, nullable=False, default=0, server_default="0")
     )
     redrive_alerted_at: datetime | None = _ts()
+    # The routing decision (events.DecisionRecord as JSON) of the latest status event that
+    # carried one, its reason and confidence as columns for listings, and that event's
+    # time: a decision replaces the stored one only if its event is newer.
+    decision: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(_JSON_OR_NULL, nullable=True)
+    )
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    confidence: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    decision_at: datetime | None = _ts()
     created_at: datetime | None = _ts(nullable=False, default_now=True)
     updated_at: datetime | None = _ts(nullable=False, default_now=True)
 
