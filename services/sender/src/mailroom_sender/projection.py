@@ -13,6 +13,11 @@ partitions, retries). The rules that make the final row independent of arrival o
   by event id), winner or not, so "when and why" is complete.
 * **Descriptive fields** (route, intent, model, reply text, trace id, last error): set by
   the event that wins the status, otherwise only filled when still empty.
+* **Decision** (the routing decision a status event may carry, with its reason and
+  confidence as columns): the newest wins, by the carrying event's ``(occurred_at, record)``
+  against the stored ``decision_at``, whether or not that event wins the status; an event
+  without a decision leaves it alone. So a reprocessed run's decision replaces the old
+  run's, and a late ``sent`` or a desk handoff never erases the router's reasons.
 * **Counters**: attempts and token/cost figures keep the maximum seen;
   ``first_replied_at`` keeps the earliest reply/sent time.
 * **Inbound facts** (sender, subject, mailbox, received time, thread, trace id) are
@@ -28,6 +33,7 @@ same event twice here is harmless anyway (same key → not greater → no change
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -87,6 +93,10 @@ class TaskRow:
     original: dict[str, Any] | None = None
     redrive_count: int = 0
     redrive_alerted_at: datetime | None = None
+    decision: dict[str, Any] | None = None
+    decision_reason: str | None = None
+    confidence: float | None = None
+    decision_at: datetime | None = None  # occurred_at of the event that carried it
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,9 +184,33 @@ def _inbound(row: TaskRow, ev: InboundEmail, trace_id: str | None) -> tuple[Task
     return row, entry
 
 
+def _canonical(record: dict[str, Any] | None) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def _with_decision(row: TaskRow, ev: StatusChanged) -> TaskRow:
+    if ev.decision is None:
+        return row
+    record = ev.decision.model_dump(mode="json")
+    # The record breaks a tie of times, so the result is the maximum whatever the order.
+    if row.decision_at is not None and (ev.occurred_at, _canonical(record)) <= (
+        row.decision_at,
+        _canonical(row.decision),
+    ):
+        return row
+    return replace(
+        row,
+        decision=record,
+        decision_reason=ev.decision.reason,
+        confidence=ev.decision.confidence,
+        decision_at=ev.occurred_at,
+    )
+
+
 def _status(row: TaskRow, ev: StatusChanged) -> tuple[TaskRow, HistoryEntry]:
     status = ev.status.value
     row, wins = _with_status(row, status, ev.reason, ev.occurred_at)
+    row = _with_decision(row, ev)
     first_replied = row.first_replied_at
     if ev.status in _REPLIED and (first_replied is None or ev.occurred_at < first_replied):
         first_replied = ev.occurred_at

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mailroom_common.events import (
     AlertEvent,
     DeadLetterEvent,
+    DecisionRecord,
     InboundEmail,
     Route,
     StatusChanged,
@@ -34,6 +35,17 @@ def at(s: float) -> datetime:
     return T0 + timedelta(seconds=s)
 
 
+DECISION = DecisionRecord(
+    route=Route.LLM,
+    intent="sizes",
+    reason="llm: no FAQ entry or product matched",
+    confidence=0.42,
+    language="es",
+    product_skus=["RB-01", "RB-02"],
+    evidence=["size:M"],
+)
+
+
 def lifecycle(key: str) -> list[Any]:
     thread = f"thread-{key}"
     return [
@@ -48,7 +60,11 @@ def lifecycle(key: str) -> list[Any]:
             producer="ingest",
         ),
         StatusChanged(
-            message_key=key, status=TaskStatus.PROCESSING, occurred_at=at(1), producer="responder"
+            message_key=key,
+            status=TaskStatus.PROCESSING,
+            decision=DECISION,
+            occurred_at=at(1),
+            producer="responder",
         ),
         StatusChanged(
             message_key=key,
@@ -105,7 +121,8 @@ async def snapshot(engine: AsyncEngine, key: str) -> dict[str, Any]:
                         "SELECT status, status_reason, status_at, route, intent, attempts,"
                         " last_error,"
                         " reply_text, prompt_tokens, completion_tokens, cost_usd, trace_id,"
-                        " first_replied_at, from_address, subject, thread_key, received_at"
+                        " first_replied_at, from_address, subject, thread_key, received_at,"
+                        " decision, decision_reason, confidence, decision_at"
                         " FROM email_tasks WHERE message_key = :k"
                     ),
                     {"k": key},
@@ -148,6 +165,11 @@ async def test_same_events_twice_and_shuffled_give_the_same_rows(db_engine: Asyn
     assert expected["task"]["route"] == "llm"
     assert expected["task"]["attempts"] == 2
     assert expected["task"]["first_replied_at"] == at(3)
+    # Set by PROCESSING, kept by the later REPLIED and SENT that carry none.
+    assert expected["task"]["decision"] == DECISION.model_dump(mode="json")
+    assert expected["task"]["decision_reason"] == DECISION.reason
+    assert expected["task"]["confidence"] == pytest.approx(0.42)
+    assert expected["task"]["decision_at"] == at(1)
     assert len(expected["history"]) == 5
     assert expected["dead"] == 1
     assert expected["alerts"] == 1
@@ -199,7 +221,76 @@ async def test_projector_consumes_the_topics(
     snap = await snapshot(db_engine, key)
     assert snap["task"]["from_address"] == "ana@cliente.com"
     assert snap["task"]["reply_text"] == "Hola"
+    assert snap["task"]["decision"] == DECISION.model_dump(mode="json")
     assert snap["dead"] == 1
+
+
+async def test_the_latest_decision_is_kept_and_never_erased(db_engine: AsyncEngine) -> None:
+    key = f"<projd-{uuid.uuid4().hex[:8]}@cliente.com>"
+    first = lifecycle(key)[:5]  # inbound, PROCESSING (decision), RETRYING, REPLIED, SENT
+    # An operator's reprocess: a new run whose router says FAQ (REPLIED carries it), then
+    # the sender's SENT without one.
+    rerun = DecisionRecord(
+        route=Route.FAQ,
+        intent="sizes",
+        reason="faq:sizes: phrase 'talle'",
+        confidence=0.9,
+        language="es",
+        evidence=["phrase:talle"],
+    )
+    second = [
+        StatusChanged(
+            message_key=key,
+            status=TaskStatus.PROCESSING,
+            occurred_at=at(100),
+            producer="responder",
+        ),
+        StatusChanged(
+            message_key=key,
+            status=TaskStatus.REPLIED,
+            route=Route.FAQ,
+            intent="sizes",
+            reply_text="Guía de talles",
+            decision=rerun,
+            occurred_at=at(101),
+            producer="responder",
+        ),
+        StatusChanged(
+            message_key=key,
+            status=TaskStatus.SENT,
+            reason="accepted: 250 OK",
+            occurred_at=at(102),
+            producer="sender",
+        ),
+    ]
+    projector = Projector(db_engine, consumer_name="decision")
+    await _apply_all(projector, first)
+    task = (await snapshot(db_engine, key))["task"]
+    assert (task["decision"], task["decision_at"]) == (DECISION.model_dump(mode="json"), at(1))
+
+    await _apply_all(projector, second)
+    task = (await snapshot(db_engine, key))["task"]
+    assert task["decision"] == rerun.model_dump(mode="json")
+    assert task["decision_reason"] == "faq:sizes: phrase 'talle'"
+    assert task["confidence"] == pytest.approx(0.9)
+    assert task["decision_at"] == at(101)
+    assert (task["status"], task["route"]) == ("sent", "faq")
+
+    # The first run's decision arriving late (a redelivery under a new consumer, or a
+    # lagging partition) does not replace the newer one; any order gives the same decision.
+    columns = ("status", "decision", "decision_reason", "confidence", "decision_at")
+    expected = {c: task[c] for c in columns}
+    rng = random.Random(11)
+    for trial in range(3):
+        other = f"{key}-{trial}"
+        evs = [
+            e.model_copy(update={"message_key": other, "event_id": uuid.uuid4()})
+            for e in first + second
+        ]
+        rng.shuffle(evs)
+        await _apply_all(Projector(db_engine, consumer_name=f"decision-{trial}"), evs)
+        got = (await snapshot(db_engine, other))["task"]
+        assert {c: got[c] for c in columns} == expected
 
 
 async def test_outcomes_and_end_to_end_latency_are_counted_once(db_engine: AsyncEngine) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from mailroom_common.events import (
     DeadLetterEvent,
+    DecisionRecord,
     Disposition,
     InboundEmail,
     Route,
@@ -253,3 +254,68 @@ def test_the_inbound_trace_fills_the_row_until_the_responder_reports() -> None:
     assert entry.trace_id == "1" * 32
     row, _ = apply_event(row, status(TaskStatus.PROCESSING, 1, trace_id="2" * 32))
     assert row.trace_id == "2" * 32
+
+
+def decision(route: Route, reason: str, confidence: float) -> DecisionRecord:
+    return DecisionRecord(
+        route=route,
+        intent="sizes",
+        reason=reason,
+        confidence=confidence,
+        language="es",
+        product_skus=["RB-01"],
+        evidence=["size:M"],
+    )
+
+
+LLM_DECISION = decision(Route.LLM, "llm: nothing else matched", 0.4)
+FAQ_DECISION = decision(Route.FAQ, "faq:sizes: phrase 'talle'", 0.9)
+
+
+def test_a_decision_is_stored_and_kept_by_later_events_without_one() -> None:
+    events = lifecycle()
+    events[1] = status(TaskStatus.PROCESSING, 1, decision=LLM_DECISION)
+    row, _ = project(events)
+    assert row is not None
+    assert row.decision == LLM_DECISION.model_dump(mode="json")
+    assert row.decision == json.loads(encode_event(LLM_DECISION))
+    assert row.decision_reason == "llm: nothing else matched"
+    assert row.confidence == 0.4
+    assert row.decision_at == at(1)
+    assert row.status == "sent"  # RETRYING, PROCESSING, REPLIED and SENT carried none
+
+
+def test_the_newest_decision_wins_in_any_order() -> None:
+    events = lifecycle()
+    events[1] = status(TaskStatus.PROCESSING, 1, decision=LLM_DECISION)
+    # A reprocessed run decided FAQ, then the sender reported it sent.
+    events += [
+        status(TaskStatus.REPLIED, 10, route=Route.FAQ, decision=FAQ_DECISION),
+        status(TaskStatus.SENT, 11, reason="accepted: 250 OK"),
+    ]
+    expected, _ = project(events)
+    assert expected is not None
+    assert expected.decision == FAQ_DECISION.model_dump(mode="json")
+    assert (expected.decision_reason, expected.confidence) == (FAQ_DECISION.reason, 0.9)
+    assert expected.decision_at == at(10)
+    rng = random.Random(5)
+    for _ in range(200):
+        batch = events + rng.sample(events, k=3)
+        rng.shuffle(batch)
+        row, _ = project(batch)
+        assert row is not None
+        assert (row.decision, row.decision_at) == (expected.decision, expected.decision_at)
+
+
+def test_a_late_older_decision_does_not_replace_a_newer_one() -> None:
+    row, _ = apply_event(None, status(TaskStatus.REPLIED, 10, decision=FAQ_DECISION))
+    row, _ = apply_event(row, status(TaskStatus.SENT, 12))
+    # Newer than the stored decision but losing the status to SENT: still the newest decision.
+    row, _ = apply_event(row, status(TaskStatus.PROCESSING, 11, decision=LLM_DECISION))
+    assert row.decision_reason == LLM_DECISION.reason
+    row, _ = apply_event(row, status(TaskStatus.PROCESSING, 1, decision=FAQ_DECISION))
+    assert (row.decision_reason, row.decision_at, row.status) == (
+        LLM_DECISION.reason,
+        at(11),
+        "sent",
+    )
