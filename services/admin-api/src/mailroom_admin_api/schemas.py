@@ -18,6 +18,7 @@ __all__ = [
     "DeadLetterOut",
     "DeadLetterPage",
     "DeadLetterStats",
+    "DecisionOut",
     "DeliveryOut",
     "EmailOut",
     "FirstResponse",
@@ -70,6 +71,19 @@ _TASK_EXAMPLE: dict[str, Any] = {
     "created_at": "2026-11-27T10:00:01Z",
     "status_at": "2026-11-27T10:00:09Z",
     "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "decision_reason": "faq:shipping_times: phrase 'cuando llega'",
+    "confidence": 0.92,
+}
+
+_DECISION_EXAMPLE: dict[str, Any] = {
+    "route": "faq",
+    "intent": "shipping_times",
+    "reason": "faq:shipping_times: phrase 'cuando llega'",
+    "confidence": 0.92,
+    "language": "es",
+    "product_skus": [],
+    "evidence": ["phrase:cuando llega", "keyword:envio"],
+    "decided_by": "router",
 }
 
 
@@ -91,6 +105,15 @@ class TaskSummary(BaseModel):
     created_at: datetime
     status_at: datetime | None = None
     trace_id: str | None = None
+    decision_reason: str | None = Field(
+        default=None,
+        description="Why the task took its route, in a sentence (the routing decision's "
+        "reason); null until the responder decided, and for tasks from before decisions "
+        "were recorded.",
+    )
+    confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="The routing decision's confidence, 0–1."
+    )
 
 
 class TaskPage(BaseModel):
@@ -188,6 +211,28 @@ class DeadLetterPage(BaseModel):
     next_cursor: str | None = None
 
 
+class DecisionOut(BaseModel):
+    """The routing decision recorded with the task: where the email went, and why.
+
+    The latest one a status event carried (an operator's reprocess records a new one).
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_DECISION_EXAMPLE]})
+
+    route: str = Field(description="faq, catalogue, llm or handoff.")
+    intent: str
+    reason: str = Field(description="A sentence a person can read.")
+    confidence: float = Field(ge=0.0, le=1.0)
+    language: str = Field(description="The email's language as decided: es or en.")
+    product_skus: list[str] = Field(
+        default_factory=list, description="Matched products, best first."
+    )
+    evidence: list[str] = Field(default_factory=list, description="The rules that matched.")
+    decided_by: str = Field(
+        default="router", description="What decided: router (later classifier, fallback)."
+    )
+
+
 class DeliveryOut(BaseModel):
     """A row of the sender's ledger for this task."""
 
@@ -212,6 +257,11 @@ class TaskDetail(TaskSummary):
         description="Times the sender's sweep republished the email while it sat in 'received'.",
     )
     updated_at: datetime
+    decision: DecisionOut | None = Field(
+        default=None,
+        description="The routing decision; null until the responder decided, and for "
+        "tasks from before decisions were recorded.",
+    )
     email: EmailOut
     reply: ReplyOut
     usage: UsageOut

@@ -99,3 +99,79 @@ async def test_detail_shows_the_email_stored_with_the_task_and_its_redrives(
     body = (await api.client.get(f"/v1/tasks/{task.id}")).json()
     assert body["email"]["text"] == "¿Tienen talle M?"  # no dead letter needed
     assert body["redrive_count"] == 2
+
+
+async def test_detail_and_summary_show_the_routing_decision(
+    api: Any, seeder: Any, tools: Any
+) -> None:
+    day = tools.unique_day()
+    record = {
+        "route": "catalogue",
+        "intent": "price",
+        "reason": "catalogue:price: asks 'precio' and names 'jean mom'",
+        "confidence": 0.875,
+        "language": "es",
+        "product_skus": ["JM-01", "JR-02"],
+        "evidence": ["cue:precio", "product:JM-01"],
+        "decided_by": "router",
+    }
+    decided = seeder.task(
+        1,
+        created_at=day,
+        status="sent",
+        route="catalogue",
+        intent="price",
+        decision=record,
+        decision_reason=record["reason"],
+        confidence=0.875,
+        decision_at=day + timedelta(seconds=1),
+    )
+    older = seeder.task(2, created_at=day - timedelta(minutes=1), status="sent", route="faq")
+    await seeder.add(decided, older)
+
+    body = (await api.client.get(f"/v1/tasks/{decided.id}")).json()
+    assert body["decision"] == record
+    assert body["decision_reason"] == record["reason"]
+    assert body["confidence"] == 0.875
+    assert body["route"] == "catalogue"
+
+    # A task from before decisions were recorded: null fields, not an error.
+    body = (await api.client.get(f"/v1/tasks/{older.id}")).json()
+    assert (body["decision"], body["decision_reason"], body["confidence"]) == (None, None, None)
+
+    window = {
+        "since": (day - timedelta(hours=1)).isoformat(),
+        "until": (day + timedelta(hours=1)).isoformat(),
+    }
+    listed = (await api.client.get("/v1/tasks", params=window)).json()["items"]
+    summaries = {item["id"]: item for item in listed}
+    summary = summaries[str(decided.id)]
+    assert (summary["route"], summary["decision_reason"], summary["confidence"]) == (
+        "catalogue",
+        record["reason"],
+        0.875,
+    )
+    assert "decision" not in summary  # the whole record only in the detail
+    assert summaries[str(older.id)]["decision_reason"] is None
+
+
+async def test_openapi_documents_the_decision_fields(api: Any) -> None:
+    schemas = api.app.openapi()["components"]["schemas"]
+    summary = schemas["TaskSummary"]["properties"]
+    assert {"route", "decision_reason", "confidence"} <= set(summary)
+    assert "description" in summary["decision_reason"]
+    detail = schemas["TaskDetail"]["properties"]
+    assert "decision" in detail
+    assert "description" in detail["decision"]
+    decision = schemas["DecisionOut"]
+    assert set(decision["properties"]) == {
+        "route",
+        "intent",
+        "reason",
+        "confidence",
+        "language",
+        "product_skus",
+        "evidence",
+        "decided_by",
+    }
+    assert decision["properties"]["confidence"]["maximum"] == 1.0

@@ -70,7 +70,7 @@ async def list_tasks(
     "/{task_id}",
     response_model=TaskDetail,
     operation_id="getTask",
-    summary="One task: email, reply, status history, errors, cost and trace link",
+    summary="One task: email, routing decision, reply, status history, errors, cost, trace",
     responses=problem_responses(401, 404, 422),
 )
 async def get_task(task_id: TaskIdParam, session: SessionDep, settings: SettingsDep) -> TaskDetail:

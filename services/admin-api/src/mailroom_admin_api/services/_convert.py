@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mailroom_admin_api.schemas import AlertOut, DeadLetterOut, TaskSummary
+from mailroom_admin_api.schemas import AlertOut, DeadLetterOut, DecisionOut, TaskSummary
 from mailroom_common.db.models import AlertRecord, DeadLetterRecord, EmailTask
 from mailroom_common.events import InboundEmail
 
@@ -15,6 +15,7 @@ __all__ = [
     "alert_out",
     "as_inbound",
     "dead_letter_out",
+    "decision_out",
     "inbound_original",
     "task_original",
     "task_summary",
@@ -44,7 +45,19 @@ def task_summary(task: EmailTask) -> TaskSummary:
         created_at=at_or_epoch(task.created_at),
         status_at=task.status_at,
         trace_id=task.trace_id,
+        decision_reason=task.decision_reason,
+        confidence=task.confidence,
     )
+
+
+def decision_out(task: EmailTask) -> DecisionOut | None:
+    """The routing decision stored with the task (None before one was recorded)."""
+    if not isinstance(task.decision, dict):
+        return None
+    try:
+        return DecisionOut.model_validate(task.decision)
+    except ValidationError:
+        return None
 
 
 def inbound_original(record: DeadLetterRecord) -> InboundEmail | None:

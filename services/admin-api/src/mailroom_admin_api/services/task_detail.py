@@ -21,6 +21,7 @@ from mailroom_admin_api.schemas import (
 from mailroom_admin_api.services._convert import (
     at_or_epoch,
     dead_letter_out,
+    decision_out,
     inbound_original,
     task_original,
     task_summary,
@@ -58,6 +59,7 @@ async def get_task_detail(
         last_error=task.last_error,
         redrive_count=task.redrive_count,
         updated_at=at_or_epoch(task.updated_at),
+        decision=decision_out(task),
         email=EmailOut(
             message_key=task.message_key,
             thread_key=task.thread_key,
