@@ -89,6 +89,13 @@ class _Indexed:
 
 
 @dataclass(frozen=True, slots=True)
+class _Index:
+    rows: tuple[_Indexed, ...]
+    owners: dict[Concept, tuple[int, ...]]  # concept → rows whose type/attribute it is
+    per_type: dict[Concept, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     """A product the mail names: score, the words that name it, and why."""
 
@@ -135,15 +142,29 @@ def _word_concepts(text: str) -> set[Concept]:
 class Catalogue:
     products: tuple[ProductInfo, ...] = ()
     lexicon: Lexicon | None = field(default=None, compare=False)
-    _index: list[tuple[_Indexed, ...]] = field(default_factory=list, compare=False, repr=False)
+    _index: list[_Index] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def vocabulary(self) -> Lexicon:
         return self.lexicon or default_lexicon()
 
     def _indexed(self) -> tuple[_Indexed, ...]:
+        return self._full_index().rows
+
+    def _full_index(self) -> _Index:
         if not self._index:  # built on first use, once per catalogue load
-            self._index.append(self._build_index())
+            rows = self._build_index()
+            owners: dict[Concept, list[int]] = defaultdict(list)
+            per_type: dict[Concept, int] = defaultdict(int)
+            for i, row in enumerate(rows):
+                if row.type:
+                    per_type[row.type] += 1
+                for c in (row.type, *row.attributes):
+                    if c is not None:
+                        owners[c].append(i)
+            self._index.append(
+                _Index(rows, {c: tuple(ix) for c, ix in owners.items()}, dict(per_type))
+            )
         return self._index[0]
 
     def _build_index(self) -> tuple[_Indexed, ...]:
@@ -197,13 +218,13 @@ class Catalogue:
         by_concept: dict[Concept, list[Mention]] = defaultdict(list)
         for m in (*mentions, *words):
             by_concept[m.concept].append(m)
-        per_type: dict[Concept, int] = defaultdict(int)
-        for row in index:
-            if row.type:
-                per_type[row.type] += 1
+        full = self._full_index()
+        per_type = full.per_type
         garments_here = [m for m in mentions if m.concept[0] == "garment"]
         matches: list[Match] = []
-        for row in index:
+        owners = full.owners
+        candidates = sorted({i for c in by_concept for i in owners.get(c, ())})
+        for row in (index[i] for i in candidates):
             match = _match(row, by_concept, per_type, garments_here)
             if match is not None:
                 matches.append(_with_places(match, row, by_concept, per_type))

@@ -8,7 +8,8 @@ which phrase made it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Cues", "Hit", "Rule", "default_cues", "load_cues", "parse_cues"]
+__all__ = ["Cues", "Hit", "Rule", "Scan", "default_cues", "load_cues", "parse_cues"]
 
 HANDOFF_REASONS = (
     "human_requested",
@@ -40,29 +41,155 @@ class Hit:
     text: str
 
 
+def word_prefixes(words: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """Every prefix of every word: what ``Rule.hits`` checks its anchors against."""
+    return frozenset(w[:i] for w in words for i in range(1, len(w) + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A document prepared for rules: joined text, sentence offsets, word prefixes."""
+
+    text: str
+    offsets: tuple[int, ...]
+    prefixes: frozenset[str]
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """A union of patterns. For speed each pattern whose matches must begin with known
+    words (its *anchors*) is kept apart and only tried on sentences that have a word
+    starting so; the others are tried together on every sentence."""
+
     name: str
-    pattern: re.Pattern[str]
+    anchored: tuple[tuple[frozenset[str], re.Pattern[str]], ...]
+    free: re.Pattern[str] | None
     weight: float = 1.0
+    by_anchor: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    anchor_set: frozenset[str] = frozenset()
 
-    def hits(self, text: str) -> list[Hit]:
-        return [Hit(self.name, m.start(), m.end(), m.group(0)) for m in self.pattern.finditer(text)]
+    def _patterns(self, prefixes: frozenset[str] | None) -> list[re.Pattern[str]]:
+        out = [self.free] if self.free is not None else []
+        if prefixes is None:
+            return out + [p for _a, p in self.anchored]
+        wanted = {i for a in self.anchor_set & prefixes for i in self.by_anchor[a]}
+        return out + [self.anchored[i][1] for i in sorted(wanted)]
 
-    def first(self, text: str) -> Hit | None:
-        m = self.pattern.search(text)
-        return Hit(self.name, m.start(), m.end(), m.group(0)) if m else None
+    def hits(self, text: str, prefixes: frozenset[str] | None = None) -> list[Hit]:
+        found = [
+            Hit(self.name, m.start(), m.end(), m.group(0))
+            for p in self._patterns(prefixes)
+            for m in p.finditer(text)
+        ]
+        found.sort(key=lambda h: (h.start, -h.end))
+        return found
+
+    def by_sentence(self, scan: Scan) -> dict[int, list[Hit]]:
+        """This rule's hits in a whole document, per sentence, offsets within it."""
+        out: dict[int, list[Hit]] = {}
+        for h in self.hits(scan.text, scan.prefixes):
+            si = bisect_right(scan.offsets, h.start) - 1
+            base = scan.offsets[si]
+            out.setdefault(si, []).append(Hit(h.rule, h.start - base, h.end - base, h.text))
+        return out
+
+    def first(self, text: str, prefixes: frozenset[str] | None = None) -> Hit | None:
+        hits = self.hits(text, prefixes)
+        return hits[0] if hits else None
+
+
+_LEAD_RE = re.compile(r"[a-z0-9ñ']+")
+
+
+def _first_group(pattern: str) -> tuple[str, str] | None:
+    """``(inner, rest)`` when the pattern starts with a group; None otherwise."""
+    if not pattern.startswith("("):
+        return None
+    depth, i = 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return pattern[1:i], pattern[i + 1 :]
+        i += 1
+    return None
+
+
+def _split_top(inner: str) -> list[str]:
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(inner):
+        ch = inner[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+        i += 1
+    parts.append(inner[start:])
+    return parts
+
+
+def anchors_of(pattern: str) -> frozenset[str] | None:
+    """Literal word starts every match of ``pattern`` begins with, or None if unknown."""
+    group = _first_group(pattern)
+    if group is None:
+        lead = _LEAD_RE.match(pattern)
+        return frozenset({lead.group(0)}) if lead else None
+    inner, rest = group
+    if rest[:1] in ("?", "*") or inner.startswith("?"):
+        return None
+    out: set[str] = set()
+    for alt in _split_top(inner):
+        sub = anchors_of(alt)
+        if not sub:
+            return None
+        out |= sub
+    return frozenset(out)
+
+
+def _union(patterns: list[str]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    union = "|".join(f"(?:{p})" for p in patterns)
+    return re.compile(rf"(?<![a-z0-9ñ'§#])(?:{union})(?![a-z0-9ñ'])")
 
 
 def _compile(name: str, patterns: list[str], weight: float = 1.0) -> Rule:
-    if not patterns:
-        return Rule(name, re.compile(r"(?!x)x"), weight)
-    union = "|".join(f"(?:{p})" for p in patterns)
+    anchored: list[tuple[frozenset[str], re.Pattern[str]]] = []
+    free: list[str] = []
     try:
-        pattern = re.compile(rf"(?<![a-z0-9ñ'§#])(?:{union})(?![a-z0-9ñ'])")
+        for p in patterns:
+            found = anchors_of(p)
+            compiled = _union([p]) if found else None
+            if found and compiled is not None:
+                anchored.append((found, compiled))
+            else:
+                free.append(p)
+        by_anchor: dict[str, list[int]] = {}
+        for i, (anchors, _p) in enumerate(anchored):
+            for a in anchors:
+                by_anchor.setdefault(a, []).append(i)
+        return Rule(
+            name,
+            tuple(anchored),
+            _union(free),
+            weight,
+            {a: tuple(ix) for a, ix in by_anchor.items()},
+            frozenset(by_anchor),
+        )
     except re.error as exc:
         raise ValueError(f"cue rule {name!r}: {exc}") from exc
-    return Rule(name, pattern, weight)
 
 
 def _patterns(raw: Any, where: str) -> list[tuple[str, float]]:

@@ -53,6 +53,19 @@ class Document:
     def words(self) -> list[list[str]]:
         return [list(s.words) for s in self.sentences]
 
+    def joined(self) -> tuple[str, tuple[int, ...], frozenset[str]]:
+        """All sentence texts joined by newlines (no rule pattern crosses one), each
+        sentence's start offset, and every prefix of every word (for rule anchors)."""
+        texts = [s.text for s in self.sentences]
+        offsets, pos = [], 0
+        for t in texts:
+            offsets.append(pos)
+            pos += len(t) + 1
+        prefixes = frozenset(
+            w[:i] for s in self.sentences for w in s.words for i in range(1, len(w) + 1)
+        )
+        return "\n".join(texts), tuple(offsets), prefixes
+
     def masked(self, positions: dict[int, set[int]]) -> Document:
         return Document(
             tuple(s.mask(positions.get(i, set())) for i, s in enumerate(self.sentences)),

@@ -64,6 +64,18 @@ class Mention:
     text: str
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by one insertion, deletion or substitution."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)) :] == b[i + 1 :]
+
+
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
@@ -87,7 +99,7 @@ class Lexicon:
             return None
         for candidate in (word, *_deletes(word)):
             hit = self._fuzzy.get(candidate)
-            if hit is not None and hit[0] == word[0]:
+            if hit is not None and hit[0] == word[0] and _one_edit(word, hit):
                 return hit
         return None
 

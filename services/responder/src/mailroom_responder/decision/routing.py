@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from mailroom_common.events import Route
 from mailroom_responder.decision.catalogue import Catalogue, Found
-from mailroom_responder.decision.cues import HANDOFF_REASONS, Cues, Hit
+from mailroom_responder.decision.cues import Cues, Hit, Scan
 from mailroom_responder.decision.document import Document, read_document
 from mailroom_responder.decision.faq import FaqBook, FaqEntry
 from mailroom_responder.decision.text import detect_language
@@ -150,15 +150,15 @@ def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decisi
     names = bool(found.products or found.categories or found.not_carried)
     best = topics[0] if topics and topics[0].score >= _FAQ_MIN else None
 
-    strong = {k: sum(w for _t, w in v if w >= 1.0) for k, v in product_cues.items()}
+    firm = {k: sum(w for _t, w in v if w >= 1.0) for k, v in product_cues.items()}
     if best is None:
         faq_first = False
     elif best.topic == "stock":  # "¿cuándo vuelve el mom en 38?": restock policy
-        faq_first = not (strong.get("price") or strong.get("detail"))
+        faq_first = not (firm.get("price") or firm.get("detail"))
     elif best.topic == "sizes":  # "¿qué talle de jean me conviene?": the size guide
-        faq_first = not strong.get("price") and strong.get("stock", 0) < 1.0 and best.score >= 1.5
+        faq_first = not firm.get("price") and firm.get("stock", 0) < 1.0 and best.score >= 1.5
     else:  # a policy question that mentions garments
-        faq_first = not any(strong.values()) and best.score >= 1.0
+        faq_first = not any(firm.values()) and best.score >= 1.0
     if not faq_first and (names and asks_product >= 1.0 or found.products and best is None):
         return _catalogue(found, strength, product_cues, best, evidence, common)
     if best is not None:
@@ -276,39 +276,38 @@ def _overlaps(hit: Hit, spans: list[Hit]) -> bool:
 
 def _handoff_hits(doc: Document, cues: Cues) -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
-    praise: list[int] = []
-    timing: list[int] = []
-    waiting: list[int] = []
-    for si, sentence in enumerate(doc.sentences):
-        text = sentence.text
-        shields = cues.not_handoff.hits(text)
-        policy = cues.refund_policy.first(text) is not None
-        if sentence.reply_subject:
-            continue  # "Re: Tu pedido 10211" names the earlier message, not this one
-        for rule in cues.handoff:
-            for hit in rule.hits(text):
+    scan = Scan(*doc.joined())
+    shields = cues.not_handoff.by_sentence(scan)
+    policy = cues.refund_policy.by_sentence(scan)
+    for rule in cues.handoff:
+        for si, hits in rule.by_sentence(scan).items():
+            sentence = doc.sentences[si]
+            if sentence.reply_subject:
+                continue  # "Re: Tu pedido 10211" names the earlier message, not this one
+            shield = shields.get(si, [])
+            for hit in hits:
+                if rule.name in _SHIELDED and _overlaps(hit, shield):
+                    continue
+                if rule.name == "legal" and shield:
+                    continue  # "soy abogada y voy a tribunales": a profession
+                if rule.name == "refund_dispute" and si in policy:
+                    continue
                 if (
                     rule.name == "damaged_goods"
                     and sentence.question
                     and hit.text.split()[0] in _PRESENT
                 ):
                     continue  # "¿el jean viene roto?" asks about a style
-                if rule.name in _SHIELDED and _overlaps(hit, shields):
-                    continue
-                if rule.name == "legal" and shields:
-                    continue  # "soy abogada y voy a tribunales": a profession
-                if rule.name == "refund_dispute" and policy:
-                    continue
                 found[rule.name].append(hit.text)
-        for rule, where in zip(cues.sarcasm, (praise, timing, waiting), strict=True):
-            if rule.first(text) is not None:
-                where.append(si)
+    praise, timing, waiting = (
+        sorted(s for s in rule.by_sentence(scan) if not doc.sentences[s].reply_subject)
+        for rule in cues.sarcasm
+    )
     for p in praise:
         near = range(p - 1, p + 3)
         if any(t in near for t in timing) and any(w in near for w in waiting):
             found["sarcasm"].append(doc.sentences[p].text[:60])
             break
-    assert set(found) <= {*HANDOFF_REASONS, "sarcasm"}
     return dict(found)
 
 
@@ -332,26 +331,35 @@ def _char_starts(words: tuple[str, ...]) -> list[int]:
 def _topic_and_product_hits(
     doc: Document, cues: Cues, things: dict[int, set[int]]
 ) -> tuple[list[_Scored], dict[str, list[tuple[str, float]]]]:
+    scan = Scan(*doc.joined())
+    shields = cues.not_topic.by_sentence(scan)
+    topic_hits: dict[int, list[tuple[str, Hit, float]]] = defaultdict(list)
+    for topic, rules in cues.topics.items():
+        for rule in rules:
+            for si, hits in rule.by_sentence(scan).items():
+                topic_hits[si] += [
+                    (topic, h, rule.weight) for h in hits if not _overlaps(h, shields.get(si, []))
+                ]
+    product_hits: dict[int, list[tuple[str, Hit, float]]] = defaultdict(list)
+    for kind, rules in cues.product.items():
+        for rule in rules:
+            for si, hits in rule.by_sentence(scan).items():
+                product_hits[si] += [(kind, h, rule.weight) for h in hits]
     scored: dict[str, _Scored] = {}
     product: dict[str, list[tuple[str, float]]] = defaultdict(list)
     asks = any(s.question for s in doc.sentences if not s.subject)
     for si, sentence in enumerate(doc.sentences):
+        if si not in topic_hits and si not in product_hits:
+            continue
         text = sentence.text
         factor = 1.5 if sentence.question else (0.6 if asks else 1.0)
         if sentence.subject:
             factor = 0.4 if sentence.reply_subject else 0.75
         conditions = _conditional_spans(text)
-        topic_hits: list[tuple[str, Hit, float]] = []
-        shields = cues.not_topic.hits(text)
-        for topic, rules in cues.topics.items():
-            for rule in rules:
-                for hit in rule.hits(text):
-                    if not _overlaps(hit, shields):
-                        topic_hits.append((topic, hit, rule.weight))
         # Overlapping hits of one topic count once (the strongest).
-        topic_hits.sort(key=lambda th: (-th[2], th[1].start))
+        ordered = sorted(topic_hits.get(si, []), key=lambda th: (-th[2], th[1].start))
         kept: list[tuple[str, Hit, float]] = []
-        for topic, hit, weight in topic_hits:
+        for topic, hit, weight in ordered:
             if not any(t == topic and _overlaps(hit, [h]) for t, h, _w in kept):
                 kept.append((topic, hit, weight))
         for topic, hit, weight in kept:
@@ -362,14 +370,13 @@ def _topic_and_product_hits(
             entry.score += weight * factor * (0.5 if _overlaps(hit, conditions) else 1.0)
             entry.first = min(entry.first, (si, hit.start))
             entry.hits.append(hit.text)
-        starts = _char_starts(tuple("§" if i in sentence.masked else w for i, w in enumerate(sentence.words)))
-        products_at = [starts[i] for i in sorted(things.get(si, ()))]
-        for kind, rules in cues.product.items():
-            for rule in rules:
-                for hit in rule.hits(text):
-                    if _overlaps(hit, shields) or _attached(hit, kept, products_at):
-                        continue
-                    product[kind].append((hit.text, rule.weight))
+        shown = tuple("§" if i in sentence.masked else w for i, w in enumerate(sentence.words))
+        starts = _char_starts(shown)
+        products_at = [starts[i] for i in sorted(things.get(si, ())) if i < len(starts)]
+        for kind, hit, weight in product_hits.get(si, []):
+            if _overlaps(hit, shields.get(si, [])) or _attached(hit, kept, products_at):
+                continue
+            product[kind].append((hit.text, weight))
     ranked = sorted(scored.values(), key=lambda t: (-t.score, t.first))
     if len(ranked) > 1 and ranked[0].score - ranked[1].score <= 0.5:
         # Two topics about equally strong: the question is about the one named first.
