@@ -13,6 +13,7 @@ from typing import Literal
 
 from mailroom_common.events import (
     AlertSeverity,
+    DecisionRecord,
     Disposition,
     InboundEmail,
     OutboundKind,
@@ -61,11 +62,22 @@ def handoff(
     faq: FaqBook,
     ack: bool,
     intent: str | None = "handoff",
+    decision: DecisionRecord | None = None,
 ) -> list[Emission]:
-    """A person takes over: status, operator alert and (optionally) a short acknowledgement."""
+    """A person takes over: status, operator alert and (optionally) a short acknowledgement.
+
+    ``decision``: the router's, when it sent the email to a person; the HANDOFF status
+    carries it. A handoff decided later (an unsafe LLM reply) passes none, and the task
+    keeps the decision recorded when its route was chosen.
+    """
     out = [
         outcomes.status(
-            email, TaskStatus.HANDOFF, reason=reason, route=Route.HANDOFF, intent=intent
+            email,
+            TaskStatus.HANDOFF,
+            reason=reason,
+            route=Route.HANDOFF,
+            intent=intent,
+            decision=decision,
         ),
         outcomes.alert(
             email,
@@ -111,9 +123,17 @@ def handle_inbound(
     language = language_of(email)
     text = f"{strip_invisible(email.subject)}\n{body}"
     decision = decide(text, faq, catalogue)
+    # The status emitted once the route is decided carries the decision: HANDOFF, REPLIED
+    # (FAQ), or PROCESSING for the LLM and catalogue routes.
+    record = outcomes.decision_record(decision, language=language)
     if decision.route is Route.HANDOFF:
         emissions += handoff(
-            email, reason=decision.reason or "handoff", to=to, faq=faq, ack=cfg.handoff_ack
+            email,
+            reason=decision.reason or "handoff",
+            to=to,
+            faq=faq,
+            ack=cfg.handoff_ack,
+            decision=record,
         )
         return InboundResult(emissions, customer_turn=turn, decision=decision)
     if decision.route is Route.FAQ and decision.faq is not None:
@@ -137,9 +157,12 @@ def handle_inbound(
                 intent=decision.intent,
                 reply_text=answer,
                 reason=f"faq v{faq.version}",
+                decision=record,
             )
         )
         return InboundResult(emissions, customer_turn=turn, decision=decision)
+    # The desk reports what happens next; until then PROCESSING carries the decision.
+    emissions = outcomes.with_decision(emissions, record)
     excerpt = catalogue.excerpt(text, cfg.excerpt_max_chars)
     prompt = build_prompt(
         shop_name=cfg.shop_name,

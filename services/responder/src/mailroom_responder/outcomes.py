@@ -7,10 +7,11 @@ idempotent consumers (the projector, the sender's ledger) apply it once.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -18,6 +19,7 @@ from mailroom_common.events import (
     AlertEvent,
     AlertSeverity,
     DeadLetterEvent,
+    DecisionRecord,
     InboundEmail,
     OutboundEmail,
     OutboundKind,
@@ -27,14 +29,19 @@ from mailroom_common.events import (
 )
 from mailroom_common.topics import ALERTS, DEAD_LETTER, OUTBOUND, STATUS, TopicSpec
 
+if TYPE_CHECKING:
+    from mailroom_responder.decision.routing import Decision
+
 __all__ = [
     "PRODUCER",
     "Emission",
     "alert",
     "dead_letter",
+    "decision_record",
     "outbound",
     "stable_id",
     "status",
+    "with_decision",
 ]
 
 PRODUCER = "responder"
@@ -68,6 +75,35 @@ def status(
         **fields,
     )
     return Emission(STATUS, email.message_key, event)
+
+
+def decision_record(decision: Decision, *, language: Literal["es", "en"]) -> DecisionRecord:
+    """``DecisionRecord(**decision.record())``: what a status event carries as ``decision``.
+
+    Part of the event's content, not of its id (see :func:`status`), so a re-emission after
+    a crash keeps its id. A confidence outside 0–1 is clamped and a language other than
+    es/en becomes ``language`` (the reply's), so a slip in the router never stops an email
+    from being answered.
+    """
+    record = dict(decision.record())
+    confidence = record.get("confidence")
+    if isinstance(confidence, int | float) and math.isfinite(confidence):
+        record["confidence"] = min(max(float(confidence), 0.0), 1.0)
+    else:
+        record["confidence"] = 0.0
+    if record.get("language") not in ("es", "en"):
+        record["language"] = language
+    return DecisionRecord.model_validate(record)
+
+
+def with_decision(emissions: list[Emission], decision: DecisionRecord) -> list[Emission]:
+    """The emissions with ``decision`` on their status events; event ids unchanged."""
+    return [
+        Emission(e.topic, e.key, e.event.model_copy(update={"decision": decision}))
+        if isinstance(e.event, StatusChanged)
+        else e
+        for e in emissions
+    ]
 
 
 def _subject(subject: str) -> str:
