@@ -236,6 +236,16 @@ class Catalogue:
                 for m in garments_here
                 if m.concept in per_type and m.concept not in named_types
             }
+            | {
+                # "any linen stuff?": a material the shop sells, with no garment named
+                m.concept[1]
+                for m in mentions
+                if m.concept[1] in _MATERIALS
+                and m.concept[0] == "attribute"
+                and not garments_here
+                and not matches
+                and m.concept in full.owners
+            }
         )
         used = {(m.sentence, p) for m in matches for p in m.positions}
         not_carried = sorted(

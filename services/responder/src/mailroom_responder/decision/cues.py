@@ -228,13 +228,15 @@ class Cues:
     question: Rule
     words: frozenset[str]  # every literal word of the rules (never "typo-corrected")
 
-    def with_topic_words(self, extra: dict[str, list[str]]) -> Cues:
-        """Add a shop's FAQ keywords/phrases to their topics (new topics allowed)."""
+    def with_topic_words(self, extra: dict[str, list[tuple[str, float]]]) -> Cues:
+        """Add a shop's FAQ keywords and phrases (with weights) to their topics."""
         topics = dict(self.topics)
         for topic, words in extra.items():
-            if words:
-                escaped = [re.escape(w) for w in words]
-                topics[topic] = (*topics.get(topic, ()), _compile(topic, escaped, 1.0))
+            by_weight: dict[float, list[str]] = {}
+            for word, weight in words:
+                by_weight.setdefault(weight, []).append(re.escape(word))
+            added = tuple(_compile(topic, ws, w) for w, ws in sorted(by_weight.items()))
+            topics[topic] = (*topics.get(topic, ()), *added)
         return Cues(
             self.version,
             self.handoff,

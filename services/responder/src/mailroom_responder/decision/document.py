@@ -83,7 +83,14 @@ def read_document(subject: str, body: str) -> Document:
     subject = clean_subject(subject)
     for part, is_subject in ((subject, True), (body, False)):
         folded = fold(part.translate(_APOSTROPHES))
+        chunks: list[str] = []
         for chunk in _SPLIT_RE.split(folded):
+            # "Si no le gusta, ¿puede cambiarlo?" is one sentence.
+            if chunks and chunks[-1].rstrip().endswith(",") and chunk.startswith("¿"):
+                chunks[-1] += chunk
+            else:
+                chunks.append(chunk)
+        for chunk in chunks:
             words = tuple(_WORD_RE.findall(chunk))
             if words:
                 question = "?" in chunk or "¿" in chunk

@@ -15,6 +15,8 @@ from mailroom_responder.decision.text import tokens
 __all__ = ["FaqBook", "FaqEntry", "FaqMatch", "load_faq"]
 
 LANGUAGES = ("es", "en")
+KEYWORD_WEIGHT = 0.5
+PHRASE_WEIGHT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,12 @@ class FaqBook:
     def cues(self) -> Cues:
         """The router's rules plus this file's keywords and phrases, per topic."""
         if not self._cues:
+            # A keyword is a weak cue, a phrase a strong one (as the file's header says).
             extra = {
-                e.topic: [*sorted(e.keywords), *(" ".join(p) for p in e.phrases)]
+                e.topic: [
+                    *((k, KEYWORD_WEIGHT) for k in sorted(e.keywords)),
+                    *((" ".join(p), PHRASE_WEIGHT) for p in e.phrases),
+                ]
                 for e in self.entries
             }
             self._cues.append(default_cues().with_topic_words(extra))

@@ -48,7 +48,7 @@ def stem(word: str) -> str:
         base = base[:-2]
     elif base.endswith("s") and len(base) > 3 and not base.endswith("ss"):
         base = base[:-1]
-    if base[-1:] in ("a", "e", "o") and len(base) > 4:
+    if base[-1:] in ("a", "e", "o") and len(base) > 4 and base[-2] != "i":
         base = base[:-1]
     return base
 
@@ -107,6 +107,7 @@ class Lexicon:
         """Concept mentions in tokenised sentences; longest phrase wins at each position."""
         found: list[Mention] = []
         for s_index, words in enumerate(sentences):
+            words = [w.replace("'s", "").replace("'", "") for w in words]
             stems = [stem(w) for w in words]
             if fuzzy:
                 stems = [

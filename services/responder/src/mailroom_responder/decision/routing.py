@@ -61,7 +61,9 @@ _PRIORITY = (
 _SHIELDED = frozenset({"legal", "angry", "damaged_goods", "wrong_item", "refund_dispute"})
 _FAQ_MIN = 0.75
 _PRESENT = frozenset("esta estan viene vienen tiene tienen is are it's comes come".split())
-_CONDITION_RE = re.compile(r"(?<![a-z0-9ñ])(si|if|en caso de|in case)(?![a-z0-9ñ])")
+_CONDITION_RE = re.compile(
+    r"(?<![a-z0-9ñ])(si|if|en caso de|in case|once|una vez que)(?![a-z0-9ñ])"
+)
 _ATTACH_CHARS = 24  # a price/stock phrase this close to a topic phrase belongs to it
 
 
@@ -105,6 +107,7 @@ class _Scored:
     score: float
     first: tuple[int, int]  # (sentence, char) of its first hit
     hits: list[str]
+    asked: float = 0.0  # the part of the score from question sentences
 
 
 def decide(subject: str, body: str, faq: FaqBook, catalogue: Catalogue) -> Decision:
@@ -156,9 +159,14 @@ def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decisi
     elif best.topic == "stock":  # "¿cuándo vuelve el mom en 38?": restock policy
         faq_first = not (firm.get("price") or firm.get("detail"))
     elif best.topic == "sizes":  # "¿qué talle de jean me conviene?": the size guide
-        faq_first = not firm.get("price") and firm.get("stock", 0) < 1.0 and best.score >= 1.5
-    else:  # a policy question that mentions garments
-        faq_first = not any(firm.values()) and best.score >= 1.0
+        faq_first = (
+            not firm.get("price")
+            and firm.get("stock", 0) < 1.0
+            and not firm.get("detail")
+            and best.score >= 1.5
+        )
+    else:  # a policy question that mentions garments ("¿el jean tiene cambio?")
+        faq_first = not any(v for k, v in firm.items() if k != "fit") and best.score >= 1.0
     if not faq_first and (names and asks_product >= 1.0 or found.products and best is None):
         return _catalogue(found, strength, product_cues, best, evidence, common)
     if best is not None:
@@ -167,7 +175,7 @@ def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decisi
             return _faq(entry, best, topics, asks_product, evidence, common)
     if names:
         return _catalogue(found, strength, product_cues, None, evidence, common)
-    if strength.get("price", 0) >= 1.0:
+    if firm.get("price", 0) >= 1.0 and not topics:
         cue = product_cues["price"][0][0]
         return Decision(
             Route.CATALOGUE,
@@ -367,7 +375,10 @@ def _topic_and_product_hits(
             if entry is None:
                 entry = scored[topic] = _Scored(topic, 0.0, (si, hit.start), [])
             # An "if …" clause is context: "if I pay by transfer, when does it ship?"
-            entry.score += weight * factor * (0.5 if _overlaps(hit, conditions) else 1.0)
+            conditional = _overlaps(hit, conditions) and hit.text.split()[0] not in ("si", "if")
+            gain = weight * factor * (0.5 if conditional else 1.0)
+            entry.score += gain
+            entry.asked += gain if sentence.question else 0.0
             entry.first = min(entry.first, (si, hit.start))
             entry.hits.append(hit.text)
         shown = tuple("§" if i in sentence.masked else w for i, w in enumerate(sentence.words))
@@ -377,12 +388,25 @@ def _topic_and_product_hits(
             if _overlaps(hit, shields.get(si, [])) or _attached(hit, kept, products_at):
                 continue
             product[kind].append((hit.text, weight))
+    return _rank_topics(scored), dict(product)
+
+
+def _rank_topics(scored: dict[str, _Scored]) -> list[_Scored]:
+    """Best topic first. Two topics about equally strong: the one the question sentences
+    ask about, else the one named first. The cost of shipping an exchange is a returns
+    question ("¿el cambio tiene costo de envío?")."""
     ranked = sorted(scored.values(), key=lambda t: (-t.score, t.first))
-    if len(ranked) > 1 and ranked[0].score - ranked[1].score <= 0.5:
-        # Two topics about equally strong: the question is about the one named first.
-        top = sorted(ranked[:2], key=lambda t: t.first)
-        ranked = [*top, *ranked[2:]]
-    return ranked, dict(product)
+    if len(ranked) < 2:
+        return ranked
+    a, b = ranked[0], ranked[1]
+    returns = scored.get("returns")
+    if a.topic in ("shipping", "payments") and returns is not None and returns.score >= 0.5:
+        # "¿el envío de vuelta lo pago yo?" after an exchange: the returns policy says
+        return [returns, *(t for t in ranked if t is not returns)]
+    if b.score >= a.score * 0.6:
+        if b.asked > a.asked or (b.asked == a.asked and b.first < a.first):
+            return [b, a, *ranked[2:]]
+    return ranked
 
 
 def _attached(hit: Hit, topic_hits: list[tuple[str, Hit, float]], products_at: list[int]) -> bool:
