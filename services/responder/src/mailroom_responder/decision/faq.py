@@ -1,4 +1,9 @@
-"""The shop's FAQ file: loading (I/O at start-up only) and word-boundary matching (pure)."""
+"""The shop's FAQ file: answers per topic, fixed texts (I/O at start-up only).
+
+Each entry answers one of the router's topics (``topic:``, else its key: shipping,
+payments, returns, sizes, stock, or a topic of the shop's own); its ``keywords`` (weak
+cues) and ``phrases`` (strong cues) are added to that topic's rules in ``cues.yaml``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import yaml
 from mailroom_responder.decision.cues import Cues, default_cues
 from mailroom_responder.decision.text import tokens
 
-__all__ = ["FaqBook", "FaqEntry", "FaqMatch", "load_faq"]
+__all__ = ["FaqBook", "FaqEntry", "load_faq", "parse_faq"]
 
 LANGUAGES = ("es", "en")
 KEYWORD_WEIGHT = 0.5
@@ -24,21 +29,9 @@ class FaqEntry:
     key: str
     keywords: frozenset[str]
     phrases: tuple[tuple[str, ...], ...]
-    negatives: tuple[tuple[str, ...], ...]
     answers: dict[str, str]
     # The router's topic this entry answers (``topic:`` in the file, else its key).
     topic: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class FaqMatch:
-    entry: FaqEntry
-    score: int
-
-
-def _contains(haystack: str, phrase: tuple[str, ...]) -> bool:
-    """Whole-word phrase search; ``haystack`` is " w1 w2 ... " (see ``match``)."""
-    return f" {' '.join(phrase)} " in haystack
 
 
 def _phrase(text: str) -> tuple[str, ...]:
@@ -71,23 +64,6 @@ class FaqBook:
     def entry_for(self, topic: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.topic == topic), None)
 
-    def match(self, text: str) -> FaqMatch | None:
-        """Best entry by whole-word score; entries hit by a negative rule are skipped."""
-        words = tokens(text)
-        present = set(words)
-        haystack = f" {' '.join(words)} "
-        best: FaqMatch | None = None
-        for entry in self.entries:
-            phrase_hits = sum(1 for p in entry.phrases if _contains(haystack, p))
-            # A negative word vetoes loose keyword hits, not an exact phrase of the entry
-            # ("¿tienen guía de talles?" is still the size guide).
-            if not phrase_hits and any(_contains(haystack, neg) for neg in entry.negatives):
-                continue
-            score = len(entry.keywords & present) + 2 * phrase_hits
-            if score >= self.min_score and (best is None or score > best.score):
-                best = FaqMatch(entry, score)
-        return best
-
     def template(self, name: str, language: str) -> str:
         texts = self.templates[name]
         return texts.get(language) or texts["es"]
@@ -102,7 +78,6 @@ def _entry(key: str, raw: dict[str, Any]) -> FaqEntry:
         key=key,
         keywords=frozenset(w for k in raw.get("keywords", []) for w in tokens(str(k))),
         phrases=tuple(_phrase(str(p)) for p in raw.get("phrases", [])),
-        negatives=tuple(_phrase(str(n)) for n in raw.get("negative", [])),
         answers={lang: " ".join(str(answers[lang]).split()) for lang in LANGUAGES},
         topic=str(raw.get("topic") or key),
     )

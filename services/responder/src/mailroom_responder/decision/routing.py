@@ -360,7 +360,7 @@ def _topic_and_product_hits(
         if si not in topic_hits and si not in product_hits:
             continue
         text = sentence.text
-        factor = 1.5 if sentence.question else (0.6 if asks else 1.0)
+        factor = 1.5 if sentence.question else (0.8 if asks else 1.0)
         if sentence.subject:
             factor = 0.4 if sentence.reply_subject else 0.75
         conditions = _conditional_spans(text)
@@ -385,7 +385,9 @@ def _topic_and_product_hits(
         starts = _char_starts(shown)
         products_at = [starts[i] for i in sorted(things.get(si, ())) if i < len(starts)]
         for kind, hit, weight in product_hits.get(si, []):
-            if _overlaps(hit, shields.get(si, [])) or _attached(hit, kept, products_at):
+            # "¿tienen talle M?" asks stock: size words never take a stock phrase.
+            owners = [k for k in kept if not (k[0] == "sizes" and kind == "stock")]
+            if _overlaps(hit, shields.get(si, [])) or _attached(hit, owners, products_at):
                 continue
             product[kind].append((hit.text, weight))
     return _rank_topics(scored), dict(product)
