@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -10,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from mailroom_devstack.llm_server import (
+    ClassifierRule,
     LlmConfig,
     SlidingWindow,
     compose_reply,
@@ -18,7 +20,9 @@ from mailroom_devstack.llm_server import (
     estimate_tokens,
     find_catalogue_line,
     format_duration,
+    is_classification,
     make_app,
+    no_opinion,
     rate_limit_state,
     ratelimit_headers,
 )
@@ -170,3 +174,110 @@ async def test_in_process_rate_limit_and_failures(local_llm: str) -> None:
         await client.with_options(default_headers={"Authorization": ""}).chat.completions.create(
             model="m", messages=messages
         )
+
+
+# ------------------------------------------------------------------ classification table
+
+CLASSIFY_SYSTEM = "Route this email; answer with JSON matching mailroom_classification: {...}"
+
+
+def _classify_messages(text: str) -> list[groq.types.chat.ChatCompletionMessageParam]:
+    return [
+        {"role": "system", "content": CLASSIFY_SYSTEM},
+        {"role": "user", "content": f"<<<EMAIL\n{text}\nEMAIL>>>"},
+    ]
+
+
+def test_classification_requests_are_recognised() -> None:
+    messages = [{"role": "system", "content": CLASSIFY_SYSTEM}, {"role": "user", "content": "x"}]
+    assert is_classification({"messages": messages, "response_format": {"type": "json_object"}})
+    named = {
+        "type": "json_schema",
+        "json_schema": {"name": "mailroom_classification", "schema": {}},
+    }
+    plain = [{"role": "user", "content": "x"}]
+    assert is_classification({"messages": plain, "response_format": named})
+    assert not is_classification({"messages": messages})  # not JSON mode
+    assert not is_classification({"messages": plain, "response_format": {"type": "json_object"}})
+    assert no_opinion("Hola, ¿hacen envíos?")["route"] == "unsure"
+    assert no_opinion("Hola, ¿hacen envíos?")["language"] == "es"
+
+
+def test_classifier_rules_validate() -> None:
+    rule = ClassifierRule.parse({"contains": "Marte", "answer": {"route": "llm"}})
+    assert rule.matches("¿envían a marte?", "any-model")
+    assert not rule.matches("¿envían a Júpiter?", "any-model")
+    only = ClassifierRule.parse({"model": "small", "status": 503})
+    assert only.matches("anything", "small")
+    assert not only.matches("anything", "big")
+    for bad in (
+        {"contains": 3, "answer": {}},
+        {"status": 200},
+        {"contains": "x"},
+        {"answer": {}, "latency_ms": -1},
+        {"answer": {}, "colour": "red"},
+        "not a rule",
+    ):
+        with pytest.raises(ValueError, match=r"."):
+            ClassifierRule.parse(bad)
+
+
+async def test_in_process_classification_table(local_llm: str) -> None:
+    client = groq.AsyncGroq(api_key="unit", base_url=local_llm, max_retries=0)
+    admin = groq.AsyncGroq(api_key="unit", base_url=local_llm, max_retries=0)
+
+    async def classify(text: str, model: str = "llama-3.1-8b-instant") -> str:
+        done = await client.chat.completions.create(
+            model=model,
+            messages=_classify_messages(text),
+            response_format={"type": "json_object"},
+        )
+        return done.choices[0].message.content or ""
+
+    # Nothing scripted: no opinion, in the email's language.
+    assert json.loads(await classify("Hello, a question")) == {
+        "route": "unsure",
+        "faq_topic": None,
+        "products": [],
+        "language": "en",
+        "handoff_reason": None,
+        "confidence": 0.0,
+    }
+    shipping = {"route": "faq", "faq_topic": "shipping", "confidence": 0.9}
+    table = await admin.post(
+        "/_admin/classifier",
+        cast_to=object,
+        body={
+            "rules": [
+                {"contains": "marte", "answer": shipping},
+                {"contains": "roto", "answer": "{not json"},
+                {"contains": "caído", "model": "llama-3.1-8b-instant", "status": 503},
+            ],
+            "default": {"route": "llm", "confidence": 0.2},
+        },
+    )
+    assert isinstance(table, dict)
+    assert len(table["rules"]) == 3
+    assert json.loads(await classify("¿Envían a MARTE?")) == shipping
+    assert await classify("llegó roto") == "{not json"
+    with pytest.raises(groq.InternalServerError):
+        await classify("el servicio está caído")
+    assert json.loads(await classify("el servicio está caído", model="other")) == {
+        "route": "llm",
+        "confidence": 0.2,
+    }
+    # The global fault scripting applies to classification requests as well.
+    await admin.post("/_admin/config", cast_to=object, body={"fail_status": 502, "fail_count": 1})
+    with pytest.raises(groq.InternalServerError):
+        await classify("¿Envían a Marte?")
+    # Ordinary requests are untouched by the table.
+    plain = await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "¿Envían a Marte?"}]
+    )
+    assert (plain.choices[0].message.content or "").startswith("Hola")
+    stats = await admin.get("/_admin/stats", cast_to=object)
+    assert isinstance(stats, dict)
+    assert stats["classifications"] == 6
+    assert stats["by_status"] == {"200": 5, "502": 1, "503": 1}
+    await admin.post("/_admin/reset", cast_to=object)
+    assert await admin.get("/_admin/classifier", cast_to=object) == {"rules": [], "default": None}

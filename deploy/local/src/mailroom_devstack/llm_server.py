@@ -17,9 +17,32 @@ changed while running through the admin API on the same port:
   ``{"fail_status": 503, "fail_count": 1}``
 * ``POST /_admin/reset``    back to the start-up behaviour; clears stats and the rate window
 * ``GET  /_admin/stats``    what reached the "provider": totals, per status, accepted timestamps
+* ``GET  /_admin/classifier``  the scripted classification table
+* ``POST /_admin/classifier``  replace its ``rules`` and/or ``default`` (see below)
 * ``GET  /healthz``
 
-Rate limits (``rpm``/``tpm``) are enforced over a sliding 60 s window of accepted requests.
+Rate limits (``rpm``/``tpm``) are enforced over a sliding 60 s window of accepted requests
+(one window for all models; Groq keeps one per model, so this is the stricter).
+
+**Classification requests** (the responder's classifier) are those asking for JSON
+(``response_format`` ``json_object`` or ``json_schema``) whose schema name or system
+message names ``mailroom_classification``. They pass the same latency, fault and rate-limit
+scripting as every request, then are answered from a scripted table::
+
+    POST /_admin/classifier
+    {"rules": [{"contains": "marte", "answer": {"route": "faq", "faq_topic": "shipping",
+                "products": [], "language": "es", "handoff_reason": null,
+                "confidence": 0.9}},
+               {"contains": "lento", "latency_ms": 8000, "answer": {...}},
+               {"model": "llama-3.1-8b-instant", "status": 503}],
+     "default": {...}}
+
+The first rule whose ``contains`` (case-insensitive, in the last user message) and
+``model`` both match (an absent one matches anything) decides: ``status`` answers with
+that HTTP error, ``latency_ms`` waits (on top of the global latency), ``answer`` is the
+content (a JSON value is serialised; a string is sent as it is, so invalid JSON can be
+scripted too). With no match the ``default`` answers, or else "no opinion": route
+``unsure`` with confidence 0 in the email's language. ``/_admin/reset`` clears the table.
 """
 
 from __future__ import annotations
@@ -317,6 +340,100 @@ def error_body(
     return {"error": err}
 
 
+# --------------------------------------------------------------------------- classification
+
+CLASSIFICATION_MARKER: Final = "mailroom_classification"
+
+
+@dataclass(frozen=True)
+class ClassifierRule:
+    """One row of the scripted classification table."""
+
+    contains: str | None = None
+    model: str | None = None
+    answer: Any = None
+    status: int | None = None
+    latency_ms: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: Any) -> ClassifierRule:
+        """From admin JSON; ValueError on unknown keys or bad types."""
+        if not isinstance(raw, Mapping):
+            raise ValueError("a rule must be a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"unknown rule keys: {sorted(unknown)}")
+        for key in ("contains", "model"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise ValueError(f"{key} must be a string or null")
+        status = raw.get("status")
+        if status is not None and (
+            isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+        ):
+            raise ValueError("status must be an HTTP error status (400-599) or null")
+        latency = raw.get("latency_ms", 0)
+        if isinstance(latency, bool) or not isinstance(latency, int) or latency < 0:
+            raise ValueError("latency_ms must be an integer >= 0")
+        headers = raw.get("headers") or {}
+        if not isinstance(headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise ValueError("headers must map strings to strings")
+        if status is None and "answer" not in raw:
+            raise ValueError("a rule needs an answer or a status")
+        return cls(
+            contains=raw.get("contains"),
+            model=raw.get("model"),
+            answer=raw.get("answer"),
+            status=status,
+            latency_ms=latency,
+            headers=dict(headers),
+        )
+
+    def matches(self, text: str, model: str) -> bool:
+        if self.model is not None and self.model != model:
+            return False
+        return self.contains is None or self.contains.lower() in text.lower()
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "headers": dict(self.headers)}
+
+
+def is_classification(body: Mapping[str, Any]) -> bool:
+    """A JSON-mode request naming the responder's classification schema."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, Mapping) or fmt.get("type") not in {"json_object", "json_schema"}:
+        return False
+    schema = fmt.get("json_schema")
+    if isinstance(schema, Mapping) and schema.get("name") == CLASSIFICATION_MARKER:
+        return True
+    messages = body.get("messages")
+    return isinstance(messages, list) and any(
+        isinstance(m, Mapping)
+        and m.get("role") == "system"
+        and CLASSIFICATION_MARKER in message_text(m)
+        for m in messages
+    )
+
+
+def no_opinion(text: str) -> dict[str, Any]:
+    """The default classification: no opinion, so the caller keeps its own decision."""
+    return {
+        "route": "unsure",
+        "faq_topic": None,
+        "products": [],
+        "language": detect_language(text),
+        "handoff_reason": None,
+        "confidence": 0.0,
+    }
+
+
+def answer_text(answer: Any) -> str:
+    return answer if isinstance(answer, str) else json.dumps(answer, ensure_ascii=False)
+
+
 # --------------------------------------------------------------------------- configuration
 
 
@@ -400,6 +517,7 @@ def config_from_env_and_args(
 @dataclass
 class Stats:
     requests_total: int = 0
+    classifications: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
     accepted: list[float] = field(default_factory=list)
     recent: deque[dict[str, Any]] = field(
@@ -410,6 +528,7 @@ class Stats:
         return {
             "requests_total": self.requests_total,
             "accepted_total": len(self.accepted),
+            "classifications": self.classifications,
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "accepted": list(self.accepted),
             "recent": list(self.recent),
@@ -422,11 +541,23 @@ class LlmState:
         self.config = replace(initial)
         self.window = SlidingWindow()
         self.stats = Stats()
+        self.rules: list[ClassifierRule] = []
+        self.classify_default: Any = None  # None: no opinion
 
     def reset(self) -> None:
         self.config = replace(self.initial)
         self.window = SlidingWindow()
         self.stats = Stats()
+        self.rules = []
+        self.classify_default = None
+
+    def classification(self, text: str, model: str) -> tuple[ClassifierRule | None, Any]:
+        """The rule that decides (None: the default) and the answer to send."""
+        for rule in self.rules:
+            if rule.matches(text, model):
+                return rule, rule.answer
+        default = self.classify_default
+        return None, default if default is not None else no_opinion(text)
 
 
 STATE_KEY: Final = web.AppKey("state", LlmState)
@@ -503,6 +634,23 @@ def _check_rate_limit(state: LlmState, now: float, tokens: int, model: str, req_
         raise _Rejected(_json(error_body(429, msg, kind, "rate_limit_exceeded"), 429, headers))
 
 
+def _scripted(
+    state: LlmState, body: Mapping[str, Any], model: str
+) -> tuple[ClassifierRule | None, str | None]:
+    """For a classification request: the deciding rule (None: the default) and the content."""
+    if not is_classification(body):
+        return None, None
+    state.stats.classifications += 1
+    rule, answer = state.classification(last_user_text(body["messages"]), model)
+    return rule, answer_text(answer)
+
+
+def _check_rule(rule: ClassifierRule | None, req_id: str) -> None:
+    if rule is not None and rule.status is not None:
+        headers = {**rule.headers, "x-request-id": req_id}
+        raise _Rejected(_json(error_body(rule.status), rule.status, headers))
+
+
 def _record(state: LlmState, status: int, model: str, info: Mapping[str, Any]) -> None:
     state.stats.by_status[status] += 1
     state.stats.recent.append({"time": time.time(), "status": status, "model": model, **info})
@@ -537,11 +685,15 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
 
     reply = compose_reply(messages, max_tokens)
     p_tokens = prompt_tokens(messages)
+    rule, scripted = _scripted(state, body, model)
+    if scripted is not None:
+        reply = replace(reply, completion_tokens=estimate_tokens(scripted), finish_reason="stop")
     total = p_tokens + reply.completion_tokens
     now = time.monotonic()
     try:
         _check_injected_failure(state, req_id)
         _check_rate_limit(state, now, total, model, req_id)
+        _check_rule(rule, req_id)
     except _Rejected as rejected:
         _record(state, rejected.response.status, model, {"prompt_tokens": p_tokens})
         return rejected.response
@@ -558,16 +710,20 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         "prompt_tokens": p_tokens,
         "completion_tokens": reply.completion_tokens,
         "language": reply.language,
+        **({"classification": True} if scripted is not None else {}),
     }
     _record(state, 200, model, info)
-    if state.config.latency_ms:
-        await asyncio.sleep(state.config.latency_ms / 1000)
+    latency_ms = state.config.latency_ms + (rule.latency_ms if rule is not None else 0)
+    if latency_ms:
+        await asyncio.sleep(latency_ms / 1000)
 
     content = reply.text
     fmt = body.get("response_format")
-    if isinstance(fmt, dict) and fmt.get("type") in {"json_object", "json_schema"}:
+    if scripted is not None:
+        content = scripted
+    elif isinstance(fmt, dict) and fmt.get("type") in {"json_object", "json_schema"}:
         content = json.dumps({"reply": reply.text, "language": reply.language}, ensure_ascii=False)
-    latency = state.config.latency_ms / 1000
+    latency = latency_ms / 1000
     usage = {
         "queue_time": 0.0001,
         "prompt_tokens": p_tokens,
@@ -702,6 +858,37 @@ async def admin_stats(request: web.Request) -> web.Response:
     return _json(request.app[STATE_KEY].stats.as_json())
 
 
+def _classifier_json(state: LlmState) -> dict[str, Any]:
+    return {"rules": [r.as_json() for r in state.rules], "default": state.classify_default}
+
+
+async def admin_get_classifier(request: web.Request) -> web.Response:
+    return _json(_classifier_json(request.app[STATE_KEY]))
+
+
+async def admin_set_classifier(request: web.Request) -> web.Response:
+    """Replace the rules and/or the default (keys left out stay as they are)."""
+    state = request.app[STATE_KEY]
+    try:
+        patch = await request.json()
+        if not isinstance(patch, dict):
+            raise ValueError("body must be a JSON object")
+        unknown = set(patch) - {"rules", "default"}
+        if unknown:
+            raise ValueError(f"unknown keys: {sorted(unknown)}")
+        rules = patch.get("rules", None)
+        if "rules" in patch:
+            if not isinstance(rules, list):
+                raise ValueError("rules must be a list")
+            state.rules = [ClassifierRule.parse(r) for r in rules]
+        if "default" in patch:
+            state.classify_default = patch["default"]
+    except (ValueError, json.JSONDecodeError) as exc:
+        return _json({"error": str(exc)}, 400)
+    log.info("classifier table now %d rule(s)", len(state.rules))
+    return _json(_classifier_json(state))
+
+
 def make_app(config: LlmConfig | None = None) -> web.Application:
     app = web.Application()
     app[STATE_KEY] = LlmState(config or LlmConfig())
@@ -712,6 +899,8 @@ def make_app(config: LlmConfig | None = None) -> web.Application:
     app.router.add_post("/_admin/config", admin_set_config)
     app.router.add_post("/_admin/reset", admin_reset)
     app.router.add_get("/_admin/stats", admin_stats)
+    app.router.add_get("/_admin/classifier", admin_get_classifier)
+    app.router.add_post("/_admin/classifier", admin_set_classifier)
     return app
 
 
