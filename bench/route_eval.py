@@ -88,13 +88,18 @@ def evaluate(corpus: Path, shop: Shop) -> dict[str, Any]:
         "confusion": {e: {g: confusion[e][g] for g in ROUTES} for e in ROUTES},
         "faq_topic_accuracy": rate(topic_ok),
         "faq_route_and_topic_recall": (
-            sum(1 for m, g in zip(mails, results, strict=True)
-                if m["route"] == "faq" and g["route"] == "faq" and g["intent"] == m["intent"])
+            sum(
+                1
+                for m, g in zip(mails, results, strict=True)
+                if m["route"] == "faq" and g["route"] == "faq" and g["intent"] == m["intent"]
+            )
             / max(1, per_route["faq"]["n"] or 0)
         ),
         "product_recall": rate(product_ok),
         "language_accuracy": rate(language_ok),
-        "by_language": {k: {"accuracy": rate(v), "n": len(v)} for k, v in sorted(by_language.items())},
+        "by_language": {
+            k: {"accuracy": rate(v), "n": len(v)} for k, v in sorted(by_language.items())
+        },
         "by_tag": {k: {"accuracy": rate(v), "n": len(v)} for k, v in sorted(by_tag.items())},
         "misses": misses,
         "us_per_mail": elapsed / total * 1e6 if total else None,
@@ -119,7 +124,11 @@ def report(figures: dict[str, Any], misses: int) -> str:
     ]
     for route, f in figures["routes"].items():
         out.append(f"{route:<12} {_pct(f['precision'])}   {_pct(f['recall'])}  {f['n']:4d}")
-    out += ["", "confusion (rows: expected, columns: got)", " " * 12 + "".join(f"{r:>10}" for r in ROUTES)]
+    out += [
+        "",
+        "confusion (rows: expected, columns: got)",
+        " " * 12 + "".join(f"{r:>10}" for r in ROUTES),
+    ]
     for e, row in figures["confusion"].items():
         out.append(f"{e:<12}" + "".join(f"{row[g]:>10}" for g in ROUTES))
     out += ["", "by language"]
@@ -143,7 +152,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--misses", type=int, default=1000, help="misses to list")
     args = parser.parse_args()
-    shop = Shop(faq=load_faq(args.faq), catalogue=catalogue_from_rows(read_catalogue(args.catalogue)))
+    shop = Shop(
+        faq=load_faq(args.faq), catalogue=catalogue_from_rows(read_catalogue(args.catalogue))
+    )
     figures = evaluate(args.corpus, shop)
     print(json.dumps(figures, ensure_ascii=False) if args.json else report(figures, args.misses))
     return 0

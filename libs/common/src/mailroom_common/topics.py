@@ -18,6 +18,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 __all__ = [
     "ALERTS",
+    "CLASSIFY_REQUESTS",
     "DEAD_LETTER",
     "INBOUND",
     "LLM_REQUESTS",
@@ -57,6 +58,11 @@ RETRY_120S = TopicSpec("mail.responder.retry-120s", 6, "delete", 7 * DAY_MS, "Re
 LLM_REQUESTS = TopicSpec(
     "mail.llm-requests", 3, "delete", 7 * DAY_MS, "LLM calls keyed by provider."
 )
+# The responder's classifier of unsure decisions: keyed by its provider key
+# ("groq:classifier"), so one worker owns that model's breaker and limiter, as above.
+CLASSIFY_REQUESTS = TopicSpec(
+    "mail.classify-requests", 3, "delete", 7 * DAY_MS, "Classifier calls keyed by provider."
+)
 OUTBOUND = TopicSpec("mail.outbound", 6, "delete", 14 * DAY_MS, "Replies for the sender.")
 TRANSACTIONAL = TopicSpec(
     "mail.transactional", 3, "delete", 14 * DAY_MS, "Transactional mail requests."
@@ -80,6 +86,7 @@ REGISTRY: tuple[TopicSpec, ...] = (
     RETRY_60S,
     RETRY_120S,
     LLM_REQUESTS,
+    CLASSIFY_REQUESTS,
     OUTBOUND,
     TRANSACTIONAL,
     DEAD_LETTER,

@@ -13,7 +13,7 @@ from mailroom_common.config import (
 )
 from mailroom_common.logging import configure_logging
 from mailroom_common.telemetry import setup_telemetry
-from mailroom_responder.llm_client import GroqChat
+from mailroom_responder.llm_client import GroqChat, GroqClassifier
 from mailroom_responder.service import build_service
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 
@@ -37,6 +37,9 @@ def main() -> None:
         common=common,
         database=database,
         client=GroqChat(groq),
+        classifier_client=GroqClassifier(
+            groq, model=settings.classifier_model, max_tokens=settings.classifier_max_tokens
+        ),
     )
     app = service.app
 

@@ -2,6 +2,7 @@
 
 * ``inbound``: mail.inbound → route; FAQ/handoff outcomes, or an LLM request.
 * ``llm``: mail.llm-requests (key = provider) → the desk; the one caller of the provider.
+* ``classify``: mail.classify-requests (key = classifier) → the classifier desk.
 * ``retry-30s/60s/120s``: delay topics → back to mail.llm-requests when due.
 * ``turns``: mail.outbound → the shop's replies into the history table.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 import faust
 
-from mailroom_common.topics import INBOUND, LLM_REQUESTS, OUTBOUND, TopicSpec
+from mailroom_common.topics import CLASSIFY_REQUESTS, INBOUND, LLM_REQUESTS, OUTBOUND, TopicSpec
 from mailroom_responder.runtime import RETRY_SPECS, Runtime
 
 __all__ = ["Agents", "register_agents"]
@@ -23,6 +24,7 @@ class Agents:
     def __init__(self) -> None:
         self.inbound: Any
         self.llm: Any
+        self.classify: Any
         self.turns: Any
         self.retries: dict[str, Any] = {}
 
@@ -49,12 +51,17 @@ def register_agents(app: faust.App, runtime: Runtime) -> Agents:
         async for event in stream.events():
             yield await runtime.on_llm_request(event)
 
+    async def classify(stream: Any) -> AsyncIterable[str]:
+        async for event in stream.events():
+            yield await runtime.on_classify_request(event)
+
     async def turns(stream: Any) -> AsyncIterable[bool]:
         async for event in stream.events():
             yield await runtime.on_outbound(event)
 
     agents.inbound = app.agent(runtime.topics[INBOUND], name="inbound")(inbound)
     agents.llm = app.agent(runtime.topics[LLM_REQUESTS], name="llm")(llm)
+    agents.classify = app.agent(runtime.topics[CLASSIFY_REQUESTS], name="classify")(classify)
     agents.turns = app.agent(runtime.topics[OUTBOUND], name="turns")(turns)
     for spec in RETRY_SPECS:
         agents.retries[spec.name] = _retry_agent(app, runtime, spec)

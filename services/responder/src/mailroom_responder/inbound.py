@@ -1,13 +1,14 @@
 """What the responder does with one email from ``mail.inbound`` (pure).
 
 Returns the events to emit, the LLM request to queue (if any) and the customer's turn
-for the conversation history; the Faust agent does the I/O.
+for the conversation history; the Faust agent does the I/O. An unsure decision may be
+deferred to the classifier, which then calls this again with the decision it settled on.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,7 +31,14 @@ from mailroom_responder.messages import LlmRequest
 from mailroom_responder.outcomes import Emission
 from mailroom_responder.prompt import Turn, build_prompt
 
-__all__ = ["InboundConfig", "InboundResult", "handle_inbound", "handoff", "language_of"]
+__all__ = [
+    "InboundConfig",
+    "InboundResult",
+    "handle_inbound",
+    "handoff",
+    "language_of",
+    "route_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +56,17 @@ class InboundResult:
     request: LlmRequest | None = None
     customer_turn: Turn | None = None
     decision: Decision | None = None
+    # The decision is to be put to the classifier; nothing but PROCESSING was emitted.
+    deferred: bool = False
 
 
 def language_of(email: InboundEmail) -> Literal["es", "en"]:
     return "en" if detect_language(f"{email.subject}\n{email.text}") == "en" else "es"
+
+
+def route_of(email: InboundEmail, faq: FaqBook, catalogue: Catalogue) -> Decision:
+    """The router's decision on an email (pure: the classifier's desk runs it again)."""
+    return decide(strip_invisible(email.subject), strip_invisible(email.text), faq, catalogue)
 
 
 def handoff(
@@ -109,7 +124,14 @@ def handle_inbound(
     faq: FaqBook,
     catalogue: Catalogue,
     cfg: InboundConfig,
+    decision: Decision | None = None,
+    defer: Callable[[Decision], bool] | None = None,
 ) -> InboundResult:
+    """Route one email and build its outcome.
+
+    ``decision`` skips the router (the classifier's, or its fallback); ``defer`` may hold
+    the router's decision back for the classifier (then only PROCESSING is emitted).
+    """
     if email.disposition is not Disposition.ANSWERABLE:
         # The projector records ignored/rejected mail straight from mail.inbound.
         return InboundResult()
@@ -122,14 +144,17 @@ def handle_inbound(
         return InboundResult(emissions, customer_turn=turn)
     language = language_of(email)
     text = f"{strip_invisible(email.subject)}\n{body}"
-    decision = decide(text, faq, catalogue)
+    if decision is None:
+        decision = route_of(email, faq, catalogue)
+        if defer is not None and defer(decision):
+            return InboundResult(emissions, customer_turn=turn, decision=decision, deferred=True)
     # The status emitted once the route is decided carries the decision: HANDOFF, REPLIED
     # (FAQ), or PROCESSING for the LLM and catalogue routes.
     record = outcomes.decision_record(decision, language=language)
     if decision.route is Route.HANDOFF:
         emissions += handoff(
             email,
-            reason=decision.reason or "handoff",
+            reason=decision.intent,
             to=to,
             faq=faq,
             ack=cfg.handoff_ack,
@@ -163,7 +188,11 @@ def handle_inbound(
         return InboundResult(emissions, customer_turn=turn, decision=decision)
     # The desk reports what happens next; until then PROCESSING carries the decision.
     emissions = outcomes.with_decision(emissions, record)
-    excerpt = catalogue.excerpt(text, cfg.excerpt_max_chars)
+    excerpt = (
+        catalogue.excerpt_for(decision.document, decision.found, cfg.excerpt_max_chars)
+        if decision.document is not None
+        else catalogue.excerpt(text, cfg.excerpt_max_chars)
+    )
     prompt = build_prompt(
         shop_name=cfg.shop_name,
         language=language,

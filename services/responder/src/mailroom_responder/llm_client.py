@@ -18,8 +18,10 @@ from mailroom_responder.settings import GroqSettings
 
 __all__ = [
     "PERMANENT_STATUSES",
+    "ClassifierClient",
     "ErrorKind",
     "GroqChat",
+    "GroqClassifier",
     "LlmCallError",
     "LlmClient",
     "LlmResult",
@@ -80,6 +82,15 @@ class LlmClient(Protocol):
     async def complete(self, messages: list[dict[str, str]]) -> LlmResult: ...
 
 
+class ClassifierClient(Protocol):
+    model: str
+    max_tokens: int
+
+    async def classify(
+        self, messages: list[dict[str, str]], response_format: dict[str, Any], timeout_s: float
+    ) -> LlmResult: ...
+
+
 def _headers(response: httpx.Response | None) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()} if response is not None else {}
 
@@ -101,37 +112,82 @@ class GroqChat:
         await self._client.close()
 
     async def complete(self, messages: list[dict[str, str]]) -> LlmResult:
-        started = time.perf_counter()
-        try:
-            raw = await self._client.chat.completions.with_raw_response.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=self.max_tokens,
-                temperature=0.2,
-            )
-        except groq.APIStatusError as exc:
-            status = exc.status_code
-            raise LlmCallError(
-                classify_status(status),
-                type(exc).__name__,
-                _error_message(exc),
-                status=status,
-                headers=_headers(exc.response),
-            ) from exc
-        except groq.APIConnectionError as exc:  # includes APITimeoutError
-            raise LlmCallError(ErrorKind.TRANSIENT, type(exc).__name__, str(exc)) from exc
-        completion: Any = await raw.parse()
-        latency_ms = (time.perf_counter() - started) * 1000
-        usage = completion.usage
-        text = completion.choices[0].message.content or "" if completion.choices else ""
-        return LlmResult(
-            text=text,
-            model=str(completion.model or self.model),
-            prompt_tokens=int(usage.prompt_tokens) if usage else 0,
-            completion_tokens=int(usage.completion_tokens) if usage else 0,
-            latency_ms=latency_ms,
-            headers={k.lower(): v for k, v in raw.headers.items()},
+        return await _create(
+            self._client,
+            model=self.model,
+            messages=messages,
+            max_tokens=self.max_tokens,
+            temperature=0.2,
         )
+
+
+class GroqClassifier:
+    """The classifier's client: its own model, one structured-output call, a short timeout.
+
+    Groq's limits are per model, so its breaker and limiter are its own (see classifier.py).
+    """
+
+    def __init__(self, settings: GroqSettings, *, model: str, max_tokens: int) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        self._client = groq.AsyncGroq(
+            api_key=settings.api_key.get_secret_value(),
+            base_url=settings.base_url,
+            max_retries=0,
+            timeout=settings.timeout_s,
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def classify(
+        self, messages: list[dict[str, str]], response_format: dict[str, Any], timeout_s: float
+    ) -> LlmResult:
+        return await _create(
+            self._client,
+            model=self.model,
+            messages=messages,
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            response_format=response_format,
+            timeout=timeout_s,
+        )
+
+
+async def _create(
+    client: groq.AsyncGroq, *, model: str, messages: list[dict[str, str]], **params: Any
+) -> LlmResult:
+    """One chat completion; errors sorted into rate-limited / transient / permanent."""
+    started = time.perf_counter()
+    try:
+        raw = await client.chat.completions.with_raw_response.create(
+            model=model,
+            messages=messages,  # type: ignore[arg-type]
+            **params,
+        )
+    except groq.APIStatusError as exc:
+        status = exc.status_code
+        raise LlmCallError(
+            classify_status(status),
+            type(exc).__name__,
+            _error_message(exc),
+            status=status,
+            headers=_headers(exc.response),
+        ) from exc
+    except groq.APIConnectionError as exc:  # includes APITimeoutError
+        raise LlmCallError(ErrorKind.TRANSIENT, type(exc).__name__, str(exc)) from exc
+    completion: Any = await raw.parse()
+    latency_ms = (time.perf_counter() - started) * 1000
+    usage = completion.usage
+    text = completion.choices[0].message.content or "" if completion.choices else ""
+    return LlmResult(
+        text=text,
+        model=str(completion.model or model),
+        prompt_tokens=int(usage.prompt_tokens) if usage else 0,
+        completion_tokens=int(usage.completion_tokens) if usage else 0,
+        latency_ms=latency_ms,
+        headers={k.lower(): v for k, v in raw.headers.items()},
+    )
 
 
 def _error_message(exc: groq.APIStatusError) -> str:

@@ -1,7 +1,9 @@
-"""The responder's own record on ``mail.llm-requests`` and the retry (delay) topics.
+"""The responder's own records on ``mail.llm-requests``, the retry (delay) topics and
+``mail.classify-requests``.
 
 Internal to this service (not in the shared contract): one LLM call to make, with the
-prompt already built and everything needed to finish the email whatever happens.
+prompt already built and everything needed to finish the email whatever happens; or one
+unsure decision for the classifier, with what the email needs to go on either way.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mailroom_common.events import InboundEmail, Route
 
-__all__ = ["LlmRequest", "LlmRequestDecodeError", "decode_request", "encode_request"]
+__all__ = [
+    "ClassifyRequest",
+    "LlmRequest",
+    "LlmRequestDecodeError",
+    "decode_classify_request",
+    "decode_request",
+    "encode_request",
+]
 
 
 class LlmRequestDecodeError(ValueError):
@@ -44,12 +53,38 @@ class LlmRequest(BaseModel):
     due_at: datetime | None = Field(default=None, description="Not before (delay topics).")
 
 
-def encode_request(request: LlmRequest) -> bytes:
+class ClassifyRequest(BaseModel):
+    """An email whose router decision was unsure, for the classifier
+    (``mail.classify-requests``). The classifier's desk runs the router again (it is pure)
+    for the fallback, so the decision itself need not travel."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["classify_request"] = "classify_request"
+    schema_version: Literal[1] = 1
+    request_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    provider: str = Field(description="The classifier's provider key, e.g. 'groq:classifier'.")
+    inbound: InboundEmail = Field(description="The email being answered, as received.")
+    history: list[dict[str, str]] = Field(
+        default_factory=list, description="The thread's turns before this email (role, text)."
+    )
+    asked_at: datetime
+    deadline: datetime = Field(description="After this the router's decision stands.")
+
+
+def encode_request(request: LlmRequest | ClassifyRequest) -> bytes:
     return request.model_dump_json().encode("utf-8")
 
 
 def decode_request(raw: bytes | str) -> LlmRequest:
     try:
         return LlmRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise LlmRequestDecodeError(str(exc)) from exc
+
+
+def decode_classify_request(raw: bytes | str) -> ClassifyRequest:
+    try:
+        return ClassifyRequest.model_validate_json(raw)
     except ValidationError as exc:
         raise LlmRequestDecodeError(str(exc)) from exc

@@ -25,16 +25,26 @@ from mailroom_common.events import (
 )
 from mailroom_common.logging import get_logger
 from mailroom_common.telemetry import context_from_headers, hash_address, headers_with_context
-from mailroom_common.topics import DEAD_LETTER, INBOUND, LLM_REQUESTS, RETRY_TOPICS, TopicSpec
+from mailroom_common.topics import (
+    CLASSIFY_REQUESTS,
+    DEAD_LETTER,
+    INBOUND,
+    LLM_REQUESTS,
+    RETRY_TOPICS,
+    TopicSpec,
+)
 from mailroom_responder import outcomes
+from mailroom_responder.classifier import ClassifierDesk
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.desk import Desk
 from mailroom_responder.history import append_turn, turns_from_value, turns_to_value
 from mailroom_responder.inbound import InboundConfig, handle_inbound
 from mailroom_responder.messages import (
+    ClassifyRequest,
     LlmRequest,
     LlmRequestDecodeError,
+    decode_classify_request,
     decode_request,
     encode_request,
 )
@@ -44,7 +54,7 @@ from mailroom_responder.provider import ProviderState
 from mailroom_responder.tables import Tables
 from mailroom_responder.topics import Topics
 
-__all__ = ["FaustPublisher", "Runtime", "TableDone", "TableState", "TurnSink"]
+__all__ = ["FaustPublisher", "Runtime", "TableClassifyDone", "TableDone", "TableState", "TurnSink"]
 
 log = get_logger("mailroom_responder.runtime")
 tracer = trace.get_tracer("mailroom_responder")
@@ -91,7 +101,9 @@ class FaustPublisher:
     async def emit(self, emission: Emission) -> None:
         await self._send(emission.topic, emission.key, encode_event(emission.event))
 
-    async def emit_request(self, topic: TopicSpec, key: str, request: LlmRequest) -> None:
+    async def emit_request(
+        self, topic: TopicSpec, key: str, request: LlmRequest | ClassifyRequest
+    ) -> None:
         await self._send(topic, key, encode_request(request))
 
     async def flush(self) -> None:
@@ -101,8 +113,15 @@ class FaustPublisher:
 class TableState:
     """The provider's breaker/limiter in the Faust table; ``save`` flushes the changelog."""
 
-    def __init__(self, tables: Tables, provider: str, flush: Callable[[], Awaitable[None]]):
-        self.table = tables.provider_state
+    def __init__(
+        self,
+        tables: Tables,
+        provider: str,
+        flush: Callable[[], Awaitable[None]],
+        table: Any = None,
+    ):
+        # ``table``: another provider-state table (the classifier's) than the main one.
+        self.table = tables.provider_state if table is None else table
         self.provider = provider
         self._flush = flush
 
@@ -123,6 +142,22 @@ class TableDone:
 
     async def mark_done(self, key: str) -> None:
         self.table[key] = time.time()
+
+
+class TableClassifyDone:
+    """The classify-done table: per email run, the decision taken and whether done."""
+
+    def __init__(self, tables: Tables, flush: Callable[[], Awaitable[None]]) -> None:
+        self.table = tables.classify_done
+        self._flush = flush
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self.table.get(key)
+        return value if isinstance(value, dict) else None
+
+    async def save(self, key: str, value: dict[str, Any]) -> None:
+        self.table[key] = value
+        await self._flush()
 
 
 def _now() -> datetime:
@@ -156,6 +191,7 @@ class Runtime:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
         hold_check_s: float = 0.25,
+        classifier: ClassifierDesk | None = None,
     ) -> None:
         self.app = app
         self.topics = topics
@@ -170,6 +206,7 @@ class Runtime:
         self.sleep = sleep
         self.clock = clock
         self.hold_check_s = hold_check_s
+        self.classifier = classifier
 
     def should_yield(self) -> bool:
         """True while Faust rebalances or stops: a held record must be handed back."""
@@ -222,12 +259,15 @@ class Runtime:
             span.set_attribute("mailroom.from", hash_address(email.from_address) or "")
             log.info("mail.processing", message_key=email.message_key, attempt=email.attempt)
             history = turns_from_value(self.tables.history.get(email.thread_key))
+            recent = history[-self.history_turns :] if self.history_turns else []
+            classifier = self.classifier
             result = handle_inbound(
                 email,
-                history=history[-self.history_turns :] if self.history_turns else [],
+                history=recent,
                 faq=self.faq,
                 catalogue=await self.catalogue(),
                 cfg=self.inbound_cfg,
+                defer=classifier.wants if classifier is not None else None,
             )
             decision = result.decision
             if decision is not None:
@@ -242,6 +282,15 @@ class Runtime:
                 )
             for emission in result.emissions:
                 await self.publisher.emit(emission)
+            if result.deferred and decision is not None and classifier is not None:
+                # Unsure: the classifier's desk decides, or falls back to this decision.
+                ask = classifier.request_for(email, recent)
+                log.info(
+                    "classifier.asked",
+                    message_key=email.message_key,
+                    confidence=round(decision.confidence, 3),
+                )
+                await self.publisher.emit_request(CLASSIFY_REQUESTS, ask.provider, ask)
             if result.request is not None:
                 log.info(
                     "catalogue",
@@ -255,7 +304,7 @@ class Runtime:
                 await self._add_turn(email, result.customer_turn)
             if decision is None:
                 return "skipped" if not result.emissions else "handoff"
-            return decision.route.value
+            return "classify" if result.deferred else decision.route.value
 
     async def _add_turn(self, email: InboundEmail | OutboundEmail, turn: Turn) -> None:
         current = turns_from_value(self.tables.history.get(email.thread_key))
@@ -301,6 +350,23 @@ class Runtime:
             span.set_attribute("mailroom.message_key", request.inbound.message_key)
             span.set_attribute("mailroom.attempt", request.attempt)
             return await self.desk.process(request, self.should_yield)
+
+    # ------------------------------------------------------------------ mail.classify-requests
+
+    async def on_classify_request(self, event: Any) -> str:
+        with tracer.start_as_current_span("responder.classify", context=_parent(event)) as span:
+            topic = self.topics.real_name(CLASSIFY_REQUESTS)
+            try:
+                request = decode_classify_request(event.value)
+            except LlmRequestDecodeError as exc:
+                await self._bad_record(event, topic, exc)
+                return "bad_record"
+            span.set_attribute("mailroom.message_key", request.inbound.message_key)
+            if self.classifier is None:
+                # Only a worker built without a classifier client (tests) gets here.
+                log.warning("classifier.missing", message_key=request.inbound.message_key)
+                return "skipped"
+            return await self.classifier.process(request)
 
     # ------------------------------------------------------------------ delay topics
 

@@ -15,18 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
 from mailroom_common.db.session import make_engine
 from mailroom_common.logging import get_logger
-from mailroom_common.topics import INBOUND, LLM_REQUESTS
+from mailroom_common.topics import CLASSIFY_REQUESTS, INBOUND, LLM_REQUESTS
 from mailroom_responder.agents import Agents, register_agents
 from mailroom_responder.app import create_app
 from mailroom_responder.breaker import BreakerConfig
+from mailroom_responder.classifier import ClassifierConfig, ClassifierDesk, classifier_key
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook, load_faq
 from mailroom_responder.desk import Desk, DeskConfig
 from mailroom_responder.inbound import InboundConfig
 from mailroom_responder.limiter import LimiterConfig
-from mailroom_responder.llm_client import LlmClient
+from mailroom_responder.llm_client import ClassifierClient, LlmClient
 from mailroom_responder.provider import ProviderConfig
-from mailroom_responder.runtime import FaustPublisher, Runtime, TableDone, TableState
+from mailroom_responder.runtime import (
+    FaustPublisher,
+    Runtime,
+    TableClassifyDone,
+    TableDone,
+    TableState,
+)
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 from mailroom_responder.store import CatalogueCache, TurnWriter
 from mailroom_responder.tables import Tables, declare_tables
@@ -54,8 +61,26 @@ def provider_config(settings: ResponderSettings) -> ProviderConfig:
     )
 
 
+def classifier_provider_config(settings: ResponderSettings) -> ProviderConfig:
+    """The classifier model's own breaker and limiter (Groq's limits are per model)."""
+    return ProviderConfig(
+        breaker=BreakerConfig(
+            failure_threshold=settings.classifier_breaker_failure_threshold,
+            cooldown_s=settings.classifier_breaker_cooldown_s,
+            probe_timeout_s=settings.classifier_breaker_probe_timeout_s,
+        ),
+        limiter=LimiterConfig(
+            max_requests=settings.classifier_rate_limit_requests,
+            window_s=settings.classifier_rate_limit_window_s,
+            margin_s=settings.rate_limit_margin_s,
+            default_backoff_s=settings.rate_limit_default_backoff_s,
+        ),
+    )
+
+
 def provider_partition(provider: str) -> int:
-    """The mail.llm-requests partition of a provider key (Kafka's default partitioner)."""
+    """The mail.llm-requests (or mail.classify-requests: as many partitions) partition of a
+    provider key (Kafka's default partitioner)."""
     digest: int = murmur2(provider.encode("utf-8"))
     return (digest & 0x7FFFFFFF) % LLM_REQUESTS.partitions
 
@@ -80,8 +105,12 @@ def build_service(
     client: LlmClient,
     faq: FaqBook | None = None,
     engine: AsyncEngine | None = None,
+    classifier_client: ClassifierClient | None = None,
 ) -> Service:
-    """Wire everything; ``database=None`` (unit tests) runs without PostgreSQL."""
+    """Wire everything; ``database=None`` (unit tests) runs without PostgreSQL.
+
+    Without ``classifier_client`` (unit tests) no decision is put to the classifier.
+    """
     app = create_app(settings, kafka)
     # Faust's OpenTelemetry sensor opens a CONSUMER "<topic> process" span per event, with
     # the producer's context from the record headers as parent, and keeps it current while
@@ -121,6 +150,36 @@ def build_service(
     async def no_catalogue() -> Catalogue:
         return empty
 
+    catalogue = cache.get if cache is not None else no_catalogue
+    inbound_cfg = InboundConfig(
+        shop_name=common.shop_name,
+        provider=settings.provider,
+        handoff_ack=settings.handoff_ack_enabled,
+        excerpt_max_chars=settings.excerpt_max_chars,
+        max_tokens=groq.max_tokens,
+    )
+    classifier: ClassifierDesk | None = None
+    if classifier_client is not None:
+        key = classifier_key(settings.provider)
+        classifier = ClassifierDesk(
+            cfg=ClassifierConfig(
+                provider=classifier_provider_config(settings),
+                enabled=settings.classifier_enabled,
+                key=key,
+                threshold=settings.classifier_threshold,
+                timeout_s=settings.classifier_timeout_s,
+                response_format=settings.classifier_response_format,
+                shop_name=common.shop_name,
+            ),
+            client=classifier_client,
+            state=TableState(tables, key, publisher.flush, table=tables.classifier_state),
+            done=TableClassifyDone(tables, publisher.flush),
+            publisher=publisher,
+            faq=faq_book,
+            catalogue=catalogue,
+            inbound_cfg=inbound_cfg,
+            clock=time.time,
+        )
     runtime = Runtime(
         app=app,
         topics=topics,
@@ -128,17 +187,12 @@ def build_service(
         publisher=publisher,
         desk=desk,
         faq=faq_book,
-        catalogue=cache.get if cache is not None else no_catalogue,
-        inbound_cfg=InboundConfig(
-            shop_name=common.shop_name,
-            provider=settings.provider,
-            handoff_ack=settings.handoff_ack_enabled,
-            excerpt_max_chars=settings.excerpt_max_chars,
-            max_tokens=groq.max_tokens,
-        ),
+        catalogue=catalogue,
+        inbound_cfg=inbound_cfg,
         history_turns=settings.history_turns,
         turns=turns,
         hold_check_s=settings.hold_check_s,
+        classifier=classifier,
     )
     agents = register_agents(app, runtime)
     if turns is not None:
@@ -176,6 +230,13 @@ def _register_health(
         del request
         assigned = {(tp.topic, tp.partition) for tp in app.assignor.assigned_actives()}
         state = runtime.desk.state.load() if (llm_topic, partition) in assigned else None
+        classifier = runtime.classifier
+        classifier_at = (
+            (runtime.topics.real_name(CLASSIFY_REQUESTS), provider_partition(classifier.cfg.key))
+            if classifier is not None
+            else None
+        )
+        owns_classifier = classifier_at in assigned
         return web.json(
             {
                 "status": "ok",
@@ -185,6 +246,10 @@ def _register_health(
                 "assigned": sorted(f"{t}/{p}" for t, p in assigned),
                 "catalogue_products": len(cache.current.products) if cache else 0,
                 "breaker": state.breaker.phase.value if state else None,
+                "owns_classifier": owns_classifier,
+                "classifier_breaker": classifier.state.load().breaker.phase.value
+                if classifier is not None and owns_classifier
+                else None,
             }
         )
 

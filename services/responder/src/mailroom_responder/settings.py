@@ -7,6 +7,7 @@ is a setting so tests can run the whole retry/breaker/limiter life cycle in seco
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -101,6 +102,50 @@ class ResponderSettings(BaseSettings):
     )
     price_output_per_token_usd: float = Field(
         default=0.79e-6, ge=0, description="Estimated cost of one completion token."
+    )
+    # The classifier: one structured-output call to a cheap model for unsure decisions.
+    classifier_enabled: bool = Field(
+        default=True,
+        description="Ask the classifier model about decisions below the threshold.",
+    )
+    classifier_model: str = Field(
+        default="llama-3.1-8b-instant", description="Model of the classifier (Groq)."
+    )
+    classifier_threshold: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Router decisions with a confidence below this are asked; 0 asks none.",
+    )
+    classifier_timeout_s: float = Field(
+        default=4.0,
+        gt=0,
+        description="Whole wait for a classification, from the email's arrival at that step.",
+    )
+    classifier_response_format: Literal["json_object", "json_schema"] = Field(
+        default="json_object",
+        description=(
+            "Groq response_format of the classifier call: JSON mode with the schema in the "
+            "prompt (every model), or json_schema (only models with structured outputs)."
+        ),
+    )
+    classifier_max_tokens: int = Field(
+        default=120, ge=16, description="Completion token cap of a classification."
+    )
+    classifier_rate_limit_requests: int = Field(
+        default=30, ge=1, description="Classifier requests per window, cluster-wide."
+    )
+    classifier_rate_limit_window_s: float = Field(
+        default=60.0, gt=0, description="Classifier limiter window."
+    )
+    classifier_breaker_failure_threshold: int = Field(
+        default=3, ge=1, description="Consecutive classifier failures that open its breaker."
+    )
+    classifier_breaker_cooldown_s: float = Field(
+        default=120.0, gt=0, description="How long the classifier's breaker stays open."
+    )
+    classifier_breaker_probe_timeout_s: float = Field(
+        default=60.0, gt=0, description="A classifier probe older than this is redone."
     )
 
     @field_validator("retry_delays_s")

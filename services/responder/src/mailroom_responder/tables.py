@@ -5,6 +5,10 @@
   the worker owning the provider's partition owns its state.
 * ``llm-done``: message keys already answered by that agent, so a redelivered request
   is not answered (or billed) twice.
+* ``classifier-state`` and ``classify-done``: the same two for the classifier model
+  (key ``"groq:classifier"``), written only by the agent of ``mail.classify-requests`` and
+  co-partitioned with it; a done entry also holds the decision taken, so a redelivered
+  request replays it instead of asking again.
 * ``history``: the last turns per thread, co-partitioned with ``mail.inbound`` and
   ``mail.outbound`` (both keyed by thread, 6 partitions).
 """
@@ -16,7 +20,7 @@ from typing import Any
 
 import faust
 
-from mailroom_common.topics import INBOUND, LLM_REQUESTS
+from mailroom_common.topics import CLASSIFY_REQUESTS, INBOUND, LLM_REQUESTS
 
 __all__ = ["Tables", "declare_tables"]
 
@@ -26,6 +30,8 @@ class Tables:
     provider_state: Any
     done: Any
     history: Any
+    classifier_state: Any
+    classify_done: Any
 
 
 def declare_tables(app: faust.App) -> Tables:
@@ -41,4 +47,6 @@ def declare_tables(app: faust.App) -> Tables:
         provider_state=table("provider-state", LLM_REQUESTS.partitions),
         done=table("llm-done", LLM_REQUESTS.partitions),
         history=table("history", INBOUND.partitions),
+        classifier_state=table("classifier-state", CLASSIFY_REQUESTS.partitions),
+        classify_done=table("classify-done", CLASSIFY_REQUESTS.partitions),
     )

@@ -10,6 +10,7 @@ from faust.types import TopicT
 from mailroom_common.config import KafkaSettings
 from mailroom_common.topics import (
     ALERTS,
+    CLASSIFY_REQUESTS,
     DEAD_LETTER,
     INBOUND,
     LLM_REQUESTS,
@@ -25,6 +26,7 @@ __all__ = ["Topics", "declare_topics"]
 USED: tuple[TopicSpec, ...] = (
     INBOUND,
     LLM_REQUESTS,
+    CLASSIFY_REQUESTS,
     *(spec for _, spec in RETRY_TOPICS),
     OUTBOUND,
     STATUS,

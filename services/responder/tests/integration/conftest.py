@@ -71,6 +71,15 @@ class OfflineLlm:
         r = await self.http.post("/_admin/config", json=patch)
         r.raise_for_status()
 
+    async def script_classifier(
+        self, rules: list[dict[str, Any]], default: Any = None
+    ) -> dict[str, Any]:
+        """The offline LLM's scripted classification table (see llm_server's docstring)."""
+        r = await self.http.post("/_admin/classifier", json={"rules": rules, "default": default})
+        r.raise_for_status()
+        data: dict[str, Any] = r.json()
+        return data
+
     async def stats(self) -> dict[str, Any]:
         r = await self.http.get("/_admin/stats")
         r.raise_for_status()
@@ -299,11 +308,14 @@ class Cluster:
         want = {f"{p}mail.inbound/{i}" for i in range(6)}
         want |= {f"{p}mail.outbound/{i}" for i in range(6)}
         want |= {f"{p}mail.llm-requests/{i}" for i in range(3)}
+        want |= {f"{p}mail.classify-requests/{i}" for i in range(3)}
         for d in ("30s", "60s", "120s"):
             want |= {f"{p}mail.responder.retry-{d}/{i}" for i in range(6)}
         want |= {f"{app}-history-changelog/{i}" for i in range(6)}
         want |= {f"{app}-llm-done-changelog/{i}" for i in range(3)}
         want |= {f"{app}-provider-state-changelog/{i}" for i in range(3)}
+        want |= {f"{app}-classifier-state-changelog/{i}" for i in range(3)}
+        want |= {f"{app}-classify-done-changelog/{i}" for i in range(3)}
         return want
 
     async def wait_assigned(self, timeout: float = 60.0) -> list[dict[str, Any]]:

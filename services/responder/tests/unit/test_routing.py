@@ -39,9 +39,7 @@ def route(text: str, faq: FaqBook, catalogue: Catalogue, subject: str = "") -> t
         ("¿Abren el local el sábado?", ("llm", "general")),
     ],
 )
-def test_routes(
-    text: str, expected: tuple[str, str], faq: FaqBook, catalogue: Catalogue
-) -> None:
+def test_routes(text: str, expected: tuple[str, str], faq: FaqBook, catalogue: Catalogue) -> None:
     assert route(text, faq, catalogue) == expected
 
 

@@ -372,8 +372,9 @@ def _with_places(
     for c in concepts:
         for m in by_concept.get(c, []):
             places |= {(m.sentence, p) for p in range(m.start, m.end)}
-    return Match(match.product, match.score, match.sentence, match.positions, match.via,
-                 frozenset(places))
+    return Match(
+        match.product, match.score, match.sentence, match.positions, match.via, frozenset(places)
+    )
 
 
 def _asked_sizes(doc: Document) -> set[str]:
@@ -381,7 +382,7 @@ def _asked_sizes(doc: Document) -> set[str]:
     for s in doc.sentences:
         for i, w in enumerate(s.words):
             before = s.words[i - 1] if i else ""
-            if w in _SIZE_WORDS and w not in {"s"} or (
+            if (w in _SIZE_WORDS and w not in {"s"}) or (
                 before in ("talle", "talla", "size", "numero", "nro") and len(w) <= 4
             ):
                 sizes.add(w)

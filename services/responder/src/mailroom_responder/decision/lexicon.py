@@ -34,10 +34,86 @@ KINDS = ("garments", "attributes", "colours")
 _KIND_NAME = {"garments": "garment", "attributes": "attribute", "colours": "colour"}
 # Words that never name anything on their own.
 STOPWORDS = frozenset(
-    "a al algo alguna alguno como con cual de del el en es esa ese esta este la las le lo "
-    "los me mi mis no o para por que se si su sus te un una uno unos unas y ya the and an "
-    "of in is are do does you have has for with what how it this that my i to on or at "
-    "be by me your our we they them from x".split()
+    [
+        ",",
+        "a",
+        "al",
+        "algo",
+        "alguna",
+        "alguno",
+        "como",
+        "con",
+        "cual",
+        "de",
+        "del",
+        "el",
+        "en",
+        "es",
+        "esa",
+        "ese",
+        "esta",
+        "este",
+        "la",
+        "las",
+        "le",
+        "lo",
+        "los",
+        "me",
+        "mi",
+        "mis",
+        "no",
+        "o",
+        "para",
+        "por",
+        "que",
+        "se",
+        "si",
+        "su",
+        "sus",
+        "te",
+        "un",
+        "una",
+        "uno",
+        "unos",
+        "unas",
+        "y",
+        "ya",
+        "the",
+        "and",
+        "an",
+        "of",
+        "in",
+        "is",
+        "are",
+        "do",
+        "does",
+        "you",
+        "have",
+        "has",
+        "for",
+        "with",
+        "what",
+        "how",
+        "it",
+        "this",
+        "that",
+        "my",
+        "i",
+        "to",
+        "on",
+        "or",
+        "at",
+        "be",
+        "by",
+        "me",
+        "your",
+        "our",
+        "we",
+        "they",
+        "them",
+        "from",
+        "x",
+    ]
 )
 
 
@@ -107,8 +183,8 @@ class Lexicon:
         """Concept mentions in tokenised sentences; longest phrase wins at each position."""
         found: list[Mention] = []
         for s_index, words in enumerate(sentences):
-            words = [w.replace("'s", "").replace("'", "") for w in words]
-            stems = [stem(w) for w in words]
+            plain = [w.replace("'s", "").replace("'", "") for w in words]
+            stems = [stem(w) for w in plain]
             if fuzzy:
                 stems = [
                     s if s in self.phrases or w in STOPWORDS else (self.correct(s) or s)
