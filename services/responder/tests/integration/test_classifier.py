@@ -15,10 +15,10 @@ from .conftest import wait_for
 
 pytestmark = pytest.mark.integration
 
-# The router sends these to the LLM, unsure (confidence 0.45 < the 0.6 threshold).
-SATURDAY = "Hola, ¿abren el sábado?"
-SUNDAY = "Hola, ¿abren el domingo?"
-HOLIDAYS = "Hola, ¿abren los feriados?"
+# The router sends these to the LLM, unsure (confidence < the 0.6 threshold).
+SATURDAY = "Buenas, les escribo por lo del sábado"
+SUNDAY = "Buenas, les escribo por lo del domingo"
+HOLIDAYS = "Buenas, les escribo por lo de los feriados"
 FAQ = ["¿Hacen envíos a Córdoba?", "¿Qué medios de pago aceptan?"]
 SHIPPING = {
     "route": "faq",

@@ -46,13 +46,15 @@ def word_prefixes(words: tuple[str, ...] | list[str]) -> frozenset[str]:
     return frozenset(w[:i] for w in words for i in range(1, len(w) + 1))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scan:
-    """A document prepared for rules: joined text, sentence offsets, word prefixes."""
+    """A document prepared for rules: joined text, sentence offsets, word prefixes, and
+    (after ``Cues.prime``) every rule's hits, found in one pass."""
 
     text: str
     offsets: tuple[int, ...]
     prefixes: frozenset[str]
+    hits: dict[int, list[Hit]] = field(default_factory=dict)  # id(rule) → hits
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,10 @@ class Rule:
     def by_sentence(self, scan: Scan) -> dict[int, list[Hit]]:
         """This rule's hits in a whole document, per sentence, offsets within it."""
         out: dict[int, list[Hit]] = {}
-        for h in self.hits(scan.text, scan.prefixes):
+        found = scan.hits.get(id(self))
+        if found is None:
+            found = self.hits(scan.text, scan.prefixes)
+        for h in found:
             si = bisect_right(scan.offsets, h.start) - 1
             base = scan.offsets[si]
             out.setdefault(si, []).append(Hit(h.rule, h.start - base, h.end - base, h.text))
@@ -215,7 +220,7 @@ def _rules(name: str, raw: Any) -> tuple[Rule, ...]:
     return tuple(_compile(name, ps, w) for w, ps in sorted(by_weight.items(), reverse=True))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Cues:
     version: str
     handoff: tuple[Rule, ...]
@@ -227,6 +232,47 @@ class Cues:
     product: dict[str, tuple[Rule, ...]]
     question: Rule
     words: frozenset[str]  # every literal word of the rules (never "typo-corrected")
+    _index: list[tuple[dict[str, list[tuple[Rule, int]]], frozenset[str]]] = field(
+        default_factory=list, compare=False, repr=False
+    )
+
+    def rules(self) -> list[Rule]:
+        out = [*self.handoff, *self.sarcasm, self.not_handoff, self.refund_policy]
+        out += [self.not_topic, self.question]
+        out += [r for rs in self.topics.values() for r in rs]
+        out += [r for rs in self.product.values() for r in rs]
+        return out
+
+    def prime(self, scan: Scan) -> Scan:
+        """Run every rule over the document at once: only the patterns whose anchor
+        words start some word of it, and the free ones."""
+        if not self._index:
+            index: dict[str, list[tuple[Rule, int]]] = {}
+            for rule in self.rules():
+                for i, (anchors, _p) in enumerate(rule.anchored):
+                    for a in anchors:
+                        index.setdefault(a, []).append((rule, i))
+            self._index.append((index, frozenset(index)))
+        index, anchors = self._index[0]
+        wanted: dict[int, set[int]] = {}
+        for a in anchors & scan.prefixes:
+            for rule, i in index[a]:
+                wanted.setdefault(id(rule), set()).add(i)
+        text = scan.text
+        for rule in self.rules():
+            found: list[Hit] = []
+            if rule.free is not None:
+                found += [
+                    Hit(rule.name, m.start(), m.end(), m.group(0)) for m in rule.free.finditer(text)
+                ]
+            for i in sorted(wanted.get(id(rule), ())):
+                pattern = rule.anchored[i][1]
+                found += [
+                    Hit(rule.name, m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)
+                ]
+            found.sort(key=lambda h: (h.start, -h.end))
+            scan.hits[id(rule)] = found
+        return scan
 
     def with_topic_words(self, extra: dict[str, list[tuple[str, float]]]) -> Cues:
         """Add a shop's FAQ keywords and phrases (with weights) to their topics."""
@@ -248,7 +294,7 @@ class Cues:
             self.product,
             self.question,
             self.words,
-        )
+        )  # a fresh index: the new topic rules are in it
 
 
 def parse_cues(data: dict[str, Any]) -> Cues:

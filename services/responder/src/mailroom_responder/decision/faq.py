@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from mailroom_responder.decision.cues import Cues, default_cues
+from mailroom_responder.decision.model import RouteModel
 from mailroom_responder.decision.text import tokens
 
 __all__ = ["FaqBook", "FaqEntry", "load_faq", "parse_faq"]
@@ -44,6 +45,8 @@ class FaqBook:
     min_score: int
     entries: tuple[FaqEntry, ...]
     templates: dict[str, dict[str, str]]
+    # The router's model for this shop; None: the packaged one.
+    route_model: RouteModel | None = field(default=None, compare=False, repr=False)
     _cues: list[Cues] = field(default_factory=list, compare=False, repr=False)
 
     @property

@@ -20,22 +20,33 @@ split off before this):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mailroom_common.events import Route
 from mailroom_responder.decision.catalogue import Catalogue, Found
 from mailroom_responder.decision.document import Document, read_document
 from mailroom_responder.decision.faq import FaqBook, FaqEntry
+from mailroom_responder.decision.model import RouteModel, default_model, features
 from mailroom_responder.decision.signals import (
     ProductCues,
     Scored,
     handoff_hits,
+    scan_document,
     thing_places,
     topic_and_product_hits,
 )
 from mailroom_responder.decision.text import detect_language
 
-__all__ = ["REASON_TEXT", "Decision", "decide", "decide_document"]
+__all__ = [
+    "REASON_TEXT",
+    "Decision",
+    "Reading",
+    "by_rules",
+    "decide",
+    "decide_document",
+    "model_features",
+    "read",
+]
 
 REASON_TEXT = {
     "human_requested": "asks for a person",
@@ -48,6 +59,7 @@ REASON_TEXT = {
     "angry": "angry customer",
     "sarcasm": "sarcastic complaint",
     "shouting": "shouting complaint",
+    "needs_person": "reads like a problem only a person can solve",
 }
 # Which hand-off reason is reported when several match.
 _PRIORITY = (
@@ -63,6 +75,9 @@ _PRIORITY = (
     "shouting",
 )
 _FAQ_MIN = 0.75
+# The model overrules the rules only with this probability, and never these hand-offs.
+_MODEL_MIN = 0.5
+_NEVER_OVERRULED = frozenset({"legal", "chargeback", "human_requested"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,27 +114,157 @@ class Decision:
         }
 
 
-def decide(subject: str, body: str, faq: FaqBook, catalogue: Catalogue) -> Decision:
+def decide(
+    subject: str, body: str, faq: FaqBook, catalogue: Catalogue, model: RouteModel | None = None
+) -> Decision:
     """Route one email (its subject and its new text)."""
-    return decide_document(read_document(subject, body), faq, catalogue)
+    return decide_document(read_document(subject, body), faq, catalogue, model)
 
 
-def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decision:
-    cues = faq.cues
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Everything the rules found in one mail, before any decision."""
+
+    doc: Document
+    found: Found
+    handoffs: dict[str, list[str]]
+    topics: list[Scored]
+    product_cues: ProductCues
+    language: str
+
+    def strength(self, *, firm: bool = False) -> dict[str, float]:
+        """Product cue weight per kind (``firm``: strong phrases only)."""
+        return {
+            k: sum(w for _t, w in v if w >= 1.0 or not firm) for k, v in self.product_cues.items()
+        }
+
+    @property
+    def best(self) -> Scored | None:
+        return self.topics[0] if self.topics and self.topics[0].score >= _FAQ_MIN else None
+
+    def signals(self) -> list[str]:
+        """The rules' findings as model features."""
+        out = [f"handoff:{r}" for r in self.handoffs]
+        out += [f"topic:{t.topic}" for t in self.topics if t.score >= _FAQ_MIN]
+        out += [f"weak_topic:{t.topic}" for t in self.topics if t.score < _FAQ_MIN]
+        out += [f"cue:{k}" for k, v in self.strength(firm=True).items() if v]
+        out += [f"weak_cue:{k}" for k, v in self.strength().items() if v]
+        if self.found.products:
+            out.append("product")
+        if self.found.categories:
+            out.append("category")
+        if self.found.not_carried:
+            out.append("not_carried")
+        return out
+
+
+def read(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Reading:
     found = catalogue.find(doc)
     masked = doc.masked(found.mask())
-    language = detect_language(doc.raw)
+    cues = faq.cues
+    scan = scan_document(masked, cues)
+    topics, product_cues = topic_and_product_hits(masked, cues, thing_places(found), scan)
+    return Reading(
+        masked,
+        found,
+        handoff_hits(masked, cues, scan),
+        topics,
+        product_cues,
+        detect_language(doc.raw),
+    )
+
+
+def model_features(reading: Reading, faq: FaqBook, rules: Decision | None = None) -> list[str]:
+    """What the model sees: the mail's words and the rules' findings and route."""
+    rules = rules or by_rules(reading, faq)
+    return features(reading.doc, [*reading.signals(), f"rule:{rules.route.value}"])
+
+
+def decide_document(
+    doc: Document, faq: FaqBook, catalogue: Catalogue, model: RouteModel | None = None
+) -> Decision:
+    """The rules' decision, weighed by the model (the packaged one unless given)."""
+    reading = read(doc, faq, catalogue)
+    rules = by_rules(reading, faq)
+    model = model or faq.route_model or default_model()
+    probabilities = model.probabilities(model_features(reading, faq, rules))
+    return replace(_weigh(reading, faq, rules, probabilities), document=doc)
+
+
+def _weigh(
+    reading: Reading, faq: FaqBook, rules: Decision, probabilities: dict[str, float]
+) -> Decision:
+    top = max(probabilities, key=lambda r: probabilities[r])
+    p = probabilities[top]
+    agreed = top == rules.route.value
+    keep = rules.route is Route.HANDOFF and rules.intent in _NEVER_OVERRULED
+    if agreed or keep or p < _MODEL_MIN:
+        confidence = (rules.confidence + probabilities[rules.route.value]) / 2
+        return replace(rules, confidence=round(confidence, 3))
+    other = _decision_for(Route(top), reading, faq)
+    if other is None:  # e.g. an FAQ answer with no topic found: the rules stand
+        return replace(rules, confidence=round(min(rules.confidence, 1 - p), 3))
+    return replace(
+        other,
+        reason=f"{other.reason} [model p={p:.2f}; rules: {rules.reason}]",
+        confidence=round(p * 0.95, 3),
+        evidence=(*rules.evidence, f"model:{top} p={p:.2f}"),
+    )
+
+
+def _decision_for(route: Route, reading: Reading, faq: FaqBook) -> Decision | None:
+    """The decision of ``route`` from what the rules found, when the model picks it."""
+    found = reading.found
+    common = {"language": reading.language, "product_skus": found.skus, "found": found}
+    if route is Route.FAQ:
+        topic = next((t for t in reading.topics if faq.entry_for(t.topic)), None)
+        entry = faq.entry_for(topic.topic) if topic else None
+        if topic is None or entry is None:
+            return None
+        return _faq(
+            entry,
+            best=topic,
+            topics=reading.topics,
+            asks_product=sum(reading.strength().values()),
+            evidence=[],
+            common=common,
+        )
+    if route is Route.CATALOGUE:
+        return _catalogue(
+            found,
+            strength=reading.strength(),
+            product_cues=reading.product_cues,
+            also=reading.best,
+            evidence=[],
+            common=common,
+        )
+    if route is Route.HANDOFF:
+        return Decision(
+            Route.HANDOFF,
+            "needs_person",
+            f"handoff: {REASON_TEXT['needs_person']}",
+            **common,  # type: ignore[arg-type]
+        )
+    return Decision(
+        Route.LLM,
+        "general",
+        "llm: an open question for the LLM",
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def by_rules(reading: Reading, faq: FaqBook) -> Decision:
+    found = reading.found
     evidence = [f"product:{m.product.sku} '{m.via}'" for m in found.products]
     evidence += [f"category:{c}" for c in found.categories]
     evidence += [f"not_carried:'{t}'" for t in found.not_carried]
     common = {
-        "language": language,
+        "language": reading.language,
         "product_skus": found.skus,
         "found": found,
-        "document": doc,
+        "document": reading.doc,
     }
-
-    handoffs = handoff_hits(masked, cues)
+    handoffs = reading.handoffs
     if handoffs:
         reason = min(handoffs, key=_PRIORITY.index)
         texts = handoffs[reason]
@@ -134,15 +279,15 @@ def decide_document(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Decisi
             **common,  # type: ignore[arg-type]
         )
 
-    topics, product_cues = topic_and_product_hits(masked, cues, thing_places(found))
+    topics, product_cues = reading.topics, reading.product_cues
     evidence += [f"faq:{t.topic} " + " + ".join(f"'{h}'" for h in t.hits) for t in topics]
     evidence += [f"{kind} '{t}'" for kind, ts in product_cues.items() for t, _w in ts]
-    strength = {k: sum(w for _t, w in v) for k, v in product_cues.items()}
+    strength = reading.strength()
     asks_product = sum(strength.values())
     names = bool(found.products or found.categories or found.not_carried)
-    best = topics[0] if topics and topics[0].score >= _FAQ_MIN else None
+    best = reading.best
 
-    firm = {k: sum(w for _t, w in v if w >= 1.0) for k, v in product_cues.items()}
+    firm = reading.strength(firm=True)
     if best is None:
         faq_first = False
     elif best.topic == "stock":  # "¿cuándo vuelve el mom en 38?": restock policy

@@ -15,7 +15,14 @@ from mailroom_responder.decision.catalogue import Found
 from mailroom_responder.decision.cues import Cues, Hit, Rule, Scan
 from mailroom_responder.decision.document import Document
 
-__all__ = ["ProductCues", "Scored", "handoff_hits", "thing_places", "topic_and_product_hits"]
+__all__ = [
+    "ProductCues",
+    "Scored",
+    "handoff_hits",
+    "scan_document",
+    "thing_places",
+    "topic_and_product_hits",
+]
 
 ProductCues = dict[str, list[tuple[str, float]]]
 
@@ -51,9 +58,13 @@ def _overlaps(hit: Hit, spans: list[Hit]) -> bool:
     return any(hit.start < s.end and s.start < hit.end for s in spans)
 
 
-def handoff_hits(doc: Document, cues: Cues) -> dict[str, list[str]]:
+def scan_document(doc: Document, cues: Cues) -> Scan:
+    """Every rule's hits in the (masked) document, found in one pass."""
+    return cues.prime(Scan(*doc.joined()))
+
+
+def handoff_hits(doc: Document, cues: Cues, scan: Scan) -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
-    scan = Scan(*doc.joined())
     shields = cues.not_handoff.by_sentence(scan)
     policy = cues.refund_policy.by_sentence(scan)
     for rule in cues.handoff:
@@ -106,9 +117,8 @@ def _char_starts(words: tuple[str, ...]) -> list[int]:
 
 
 def topic_and_product_hits(
-    doc: Document, cues: Cues, things: dict[int, set[int]]
+    doc: Document, cues: Cues, things: dict[int, set[int]], scan: Scan
 ) -> tuple[list[Scored], ProductCues]:
-    scan = Scan(*doc.joined())
     shields = cues.not_topic.by_sentence(scan)
     topic_hits = _scan(cues.topics, scan, shields)
     product_hits = _scan(cues.product, scan, {})
