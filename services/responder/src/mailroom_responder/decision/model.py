@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 from mailroom_responder.decision.document import Document
@@ -41,7 +42,7 @@ def features(doc: Document, signals: Iterable[str]) -> list[str]:
         ]
         prefix = "s:" if sentence.subject else ""
         out += [prefix + s for s in stems if s not in STOPWORDS]
-        out += [f"{prefix}{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+        out += [f"{prefix}{a}_{b}" for a, b in pairwise(stems)]
         if sentence.question:
             out.append("has:question")
     return out

@@ -4,10 +4,10 @@
         --out route_model.json CORPUS.jsonl [CORPUS.jsonl ...]
 
 The corpus is the labelled format of bench/data/routing/LABELS.md (``route`` is what is
-learned), so a shop can add its own labelled mail. Each mail is read exactly as the responder reads it (quote and
-signature split off, products masked, the rules' signals added), so the model learns
-the shop's catalogue and FAQ too. Training is deterministic: the same files give the
-same model. The packaged model was made with:
+learned), so a shop can add its own labelled mail. Each mail is read exactly as the
+responder reads it (quote and signature split off, products masked, the rules' signals
+added), so the model learns the shop's catalogue and FAQ too. Training is deterministic:
+the same files give the same model. The packaged model was made with:
 
     python -m mailroom_responder.decision.train \
         --catalogue deploy/local/demo/catalogue.csv \
