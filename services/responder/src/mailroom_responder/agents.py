@@ -44,6 +44,9 @@ def register_agents(app: faust.App, runtime: Runtime) -> Agents:
     agents = Agents()
 
     async def inbound(stream: Any) -> AsyncIterable[str]:
+        # Take no record before the catalogue's first load. Faust waits for a record it
+        # has handed out (a rebalance, a shutdown) but hands back those still buffered.
+        await runtime.catalogue()
         async for event in stream.events():
             yield await runtime.on_inbound(event)
 
@@ -52,6 +55,7 @@ def register_agents(app: faust.App, runtime: Runtime) -> Agents:
             yield await runtime.on_llm_request(event)
 
     async def classify(stream: Any) -> AsyncIterable[str]:
+        await runtime.catalogue()  # the classifier decides with it too (as above)
         async for event in stream.events():
             yield await runtime.on_classify_request(event)
 

@@ -258,6 +258,9 @@ class Runtime:
             span.set_attribute("mailroom.message_key", email.message_key)
             span.set_attribute("mailroom.from", hash_address(email.from_address) or "")
             log.info("mail.processing", message_key=email.message_key, attempt=email.attempt)
+            # Nothing is decided before the first catalogue load: this waits for it (the
+            # record stays unacknowledged meanwhile), and the history is read after the wait.
+            catalogue = await self.catalogue()
             history = turns_from_value(self.tables.history.get(email.thread_key))
             recent = history[-self.history_turns :] if self.history_turns else []
             classifier = self.classifier
@@ -265,7 +268,7 @@ class Runtime:
                 email,
                 history=recent,
                 faq=self.faq,
-                catalogue=await self.catalogue(),
+                catalogue=catalogue,
                 cfg=self.inbound_cfg,
                 defer=classifier.wants if classifier is not None else None,
             )

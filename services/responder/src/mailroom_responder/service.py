@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 import faust
@@ -35,11 +36,11 @@ from mailroom_responder.runtime import (
     TableState,
 )
 from mailroom_responder.settings import GroqSettings, ResponderSettings
-from mailroom_responder.store import CatalogueCache, TurnWriter
+from mailroom_responder.store import CatalogueCache, CatalogueRetry, TurnWriter, load_catalogue
 from mailroom_responder.tables import Tables, declare_tables
 from mailroom_responder.topics import Topics, declare_topics
 
-__all__ = ["Service", "build_service", "provider_config", "provider_partition"]
+__all__ = ["Service", "build_service", "provider_config", "provider_partition", "readiness"]
 
 log = get_logger("mailroom_responder.service")
 
@@ -121,9 +122,21 @@ def build_service(
     faq_book = faq or load_faq(settings.faq_path)
     if engine is None and database is not None:
         engine = make_engine(database)
-    cache = CatalogueCache(engine) if engine is not None else None
     turns = TurnWriter(engine) if engine is not None else None
     publisher = FaustPublisher(app, topics)
+    cache = (
+        CatalogueCache(
+            partial(load_catalogue, engine),
+            retry=CatalogueRetry(
+                load_timeout_s=settings.catalogue_load_timeout_s,
+                initial_s=settings.catalogue_retry_initial_s,
+                max_s=settings.catalogue_retry_max_s,
+            ),
+            publish=publisher.emit,
+        )
+        if engine is not None
+        else None
+    )
     desk = Desk(
         cfg=DeskConfig(
             provider=provider_config(settings),
@@ -207,19 +220,49 @@ def build_service(
 
         app.on_before_shutdown.connect(cast(Any, flush_turns_on_stop))
     if cache is not None:
+        # The first load retries until it succeeds; the inbound agent waits for it.
+        app.task(cache.load_until_ready)
         app.timer(settings.catalogue_refresh_s, on_leader=False)(cache.refresh)
-
-        async def load_at_start() -> None:
-            await cache.refresh()
-
-        app.task(load_at_start)
-    _register_health(app, runtime, cache, settings.provider, kafka.topic(LLM_REQUESTS))
+    _register_health(
+        app,
+        runtime,
+        faq=faq_book,
+        cache=cache,
+        provider=settings.provider,
+        llm_topic=kafka.topic(LLM_REQUESTS),
+    )
     return Service(app, topics, tables, runtime, agents, cache)
+
+
+def readiness(faq: FaqBook | None, cache: CatalogueCache | None) -> dict[str, Any]:
+    """What /readyz answers: ready once the FAQ and the first catalogue load are done.
+
+    ``cache`` None means a responder built without PostgreSQL (unit tests): nothing to load.
+    A failed refresh after the first load keeps the worker ready (it decides with the last
+    good catalogue); the body says so.
+    """
+    missing: list[str] = []
+    if faq is None:
+        missing.append("faq")
+    if cache is not None and not cache.ready:
+        missing.append("catalogue")
+    return {
+        "ready": not missing,
+        "missing": missing,
+        "faq": {
+            "loaded": faq is not None,
+            "version": faq.version if faq else None,
+            "entries": len(faq.entries) if faq else 0,
+        },
+        "catalogue": cache.status() if cache is not None else {"loaded": None},
+    }
 
 
 def _register_health(
     app: faust.App,
     runtime: Runtime,
+    *,
+    faq: FaqBook,
     cache: CatalogueCache | None,
     provider: str,
     llm_topic: str,
@@ -245,6 +288,7 @@ def _register_health(
                 "provider_partition": partition,
                 "assigned": sorted(f"{t}/{p}" for t, p in assigned),
                 "catalogue_products": len(cache.current.products) if cache else 0,
+                "catalogue_loaded": cache.ready if cache else None,
                 "breaker": state.breaker.phase.value if state else None,
                 "owns_classifier": owns_classifier,
                 "classifier_breaker": classifier.state.load().breaker.phase.value
@@ -253,4 +297,10 @@ def _register_health(
             }
         )
 
+    async def readyz(web: Any, request: Any) -> Any:
+        del request
+        report = readiness(faq, cache)
+        return web.json(report, status=200 if report["ready"] else 503)
+
     app.page("/healthz")(healthz)
+    app.page("/readyz")(readyz)

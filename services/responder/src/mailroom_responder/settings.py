@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["GroqSettings", "ResponderSettings"]
@@ -24,9 +24,11 @@ class ResponderSettings(BaseSettings):
         default="mailroom-responder",
         description="Faust app id: consumer group and prefix of its changelog topics.",
     )
-    web_host: str = Field(default="127.0.0.1", description="Bind address of /healthz.")
-    web_port: int = Field(default=6066, ge=1, le=65535, description="Port of /healthz.")
-    web_enabled: bool = Field(default=True, description="Serve /healthz and Faust's web views.")
+    web_host: str = Field(default="127.0.0.1", description="Bind address of /healthz and /readyz.")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Port of /healthz and /readyz.")
+    web_enabled: bool = Field(
+        default=True, description="Serve /healthz, /readyz and Faust's web views."
+    )
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="Kafka group session timeout; failover takes this long."
     )
@@ -48,6 +50,22 @@ class ResponderSettings(BaseSettings):
     )
     catalogue_refresh_s: float = Field(
         default=60.0, gt=0, description="How often the catalogue cache reloads from PostgreSQL."
+    )
+    catalogue_load_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="A catalogue load taking longer than this counts as failed and is retried.",
+    )
+    catalogue_retry_initial_s: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Wait before retrying a failed first catalogue load; doubles after each failure. "
+            "No mail is decided until the first load succeeds."
+        ),
+    )
+    catalogue_retry_max_s: float = Field(
+        default=30.0, gt=0, description="Longest wait between retries of the first catalogue load."
     )
     handoff_ack_enabled: bool = Field(
         default=True, description="Send a short acknowledgement when a person takes over."
@@ -147,6 +165,12 @@ class ResponderSettings(BaseSettings):
     classifier_breaker_probe_timeout_s: float = Field(
         default=60.0, gt=0, description="A classifier probe older than this is redone."
     )
+
+    @model_validator(mode="after")
+    def _catalogue_backoff_ordered(self) -> ResponderSettings:
+        if self.catalogue_retry_max_s < self.catalogue_retry_initial_s:
+            raise ValueError("catalogue_retry_max_s must be >= catalogue_retry_initial_s")
+        return self
 
     @field_validator("retry_delays_s")
     @classmethod
