@@ -64,6 +64,9 @@ class FaqBook:
             self._cues.append(default_cues().with_topic_words(extra))
         return self._cues[0]
 
+    def entry(self, key: str) -> FaqEntry | None:
+        return next((e for e in self.entries if e.key == key), None)
+
     def entry_for(self, topic: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.topic == topic), None)
 

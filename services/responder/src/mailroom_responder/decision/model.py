@@ -23,14 +23,23 @@ from pathlib import Path
 from mailroom_responder.decision.document import Document
 from mailroom_responder.decision.lexicon import STOPWORDS, stem
 
-__all__ = ["ROUTES", "RouteModel", "default_model", "features", "load_model", "train"]
+__all__ = [
+    "ROUTES",
+    "LinearModel",
+    "RouteModel",
+    "default_model",
+    "features",
+    "load_model",
+    "train",
+]
 
 ROUTES = ("faq", "catalogue", "llm", "handoff")
 _SKIP = frozenset({",", "§"})
 
 
 def features(doc: Document, signals: Iterable[str]) -> list[str]:
-    """Word stems and stem pairs of the (masked) mail, plus the rules' signals."""
+    """Word stems and stem pairs of the (masked) mail, the words of its questions again
+    apart, and the rules' signals."""
     out: list[str] = [f"sig:{s}" for s in signals]
     for sentence in doc.sentences:
         if sentence.reply_subject:
@@ -41,16 +50,20 @@ def features(doc: Document, signals: Iterable[str]) -> list[str]:
             if w not in _SKIP or i in sentence.masked
         ]
         prefix = "s:" if sentence.subject else ""
-        out += [prefix + s for s in stems if s not in STOPWORDS]
+        words = [s for s in stems if s not in STOPWORDS]
+        out += [prefix + s for s in words]
         out += [f"{prefix}{a}_{b}" for a, b in pairwise(stems)]
-        if sentence.question:
+        if sentence.question:  # what is asked weighs apart from the story around it
             out.append("has:question")
+            out += ["q:" + s for s in words]
     return out
 
 
 @dataclass(frozen=True)
-class RouteModel:
-    version: str
+class LinearModel:
+    """Multinomial logistic regression: per-feature weights for each label."""
+
+    labels: tuple[str, ...]
     weights: dict[str, tuple[float, ...]]
     bias: tuple[float, ...]
 
@@ -64,33 +77,59 @@ class RouteModel:
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)
-        return {r: e / total for r, e in zip(ROUTES, exps, strict=True)}
+        return {r: e / total for r, e in zip(self.labels, exps, strict=True)}
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "labels": list(self.labels),
+            "bias": [round(b, 4) for b in self.bias],
+            "weights": {f: [round(v, 4) for v in w] for f, w in sorted(self.weights.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> LinearModel:
+        labels = tuple(str(x) for x in data["labels"])  # type: ignore[attr-defined]
+        weights = {
+            str(f): tuple(float(x) for x in v)
+            for f, v in data["weights"].items()  # type: ignore[attr-defined]
+        }
+        bias = tuple(float(b) for b in data["bias"])  # type: ignore[attr-defined]
+        if len(bias) != len(labels) or any(len(w) != len(labels) for w in weights.values()):
+            raise ValueError("model: every weight row needs one value per label")
+        return cls(labels, weights, bias)
+
+
+@dataclass(frozen=True)
+class RouteModel:
+    """The route model, and the FAQ-topic model that picks the entry when it is FAQ."""
+
+    version: str
+    route: LinearModel
+    topic: LinearModel | None = None
+
+    def probabilities(self, feats: Sequence[str]) -> dict[str, float]:
+        return self.route.probabilities(feats)
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "version": self.version,
-                "routes": list(ROUTES),
-                "bias": [round(b, 4) for b in self.bias],
-                "weights": {f: [round(v, 4) for v in w] for f, w in sorted(self.weights.items())},
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+        data: dict[str, object] = {"version": self.version, "route": self.route.to_dict()}
+        if self.topic is not None:
+            data["topic"] = self.topic.to_dict()
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def train(
     examples: Sequence[tuple[list[str], str]],
     *,
+    labels: Sequence[str] = ROUTES,
     epochs: int = 40,
     rate: float = 0.1,
     l2: float = 1e-5,
     seed: int = 7,
     min_weight: float = 0.01,
-    version: str = "1",
-) -> RouteModel:
-    """Multinomial logistic regression by Adagrad over (features, route) pairs."""
-    n = len(ROUTES)
+) -> LinearModel:
+    """Multinomial logistic regression by Adagrad over (features, label) pairs."""
+    labels = tuple(labels)
+    n = len(labels)
     w: dict[str, list[float]] = {}
     g: dict[str, list[float]] = {}
     bias = [0.0] * n
@@ -111,7 +150,7 @@ def train(
             top = max(scores)
             exps = [math.exp(s - top) for s in scores]
             total = sum(exps)
-            y = ROUTES.index(label)
+            y = labels.index(label)
             grad = [e / total - (1.0 if i == y else 0.0) for i, e in enumerate(exps)]
             for i in range(n):
                 gb[i] += grad[i] ** 2
@@ -124,7 +163,7 @@ def train(
                     gf[i] += step * step
                     wf[i] -= rate * step / math.sqrt(gf[i])
     kept = {f: tuple(v) for f, v in w.items() if max(abs(x) for x in v) >= min_weight}
-    return RouteModel(version, kept, tuple(bias))
+    return LinearModel(labels, kept, tuple(bias))
 
 
 def load_model(path: Path | None = None) -> RouteModel:
@@ -135,13 +174,11 @@ def load_model(path: Path | None = None) -> RouteModel:
     else:
         text = path.read_text("utf-8")
     data = json.loads(text)
-    if list(data.get("routes", [])) != list(ROUTES):
-        raise ValueError(f"route model: routes must be {list(ROUTES)}")
-    return RouteModel(
-        str(data.get("version", "0")),
-        {f: tuple(float(x) for x in v) for f, v in data["weights"].items()},
-        tuple(float(b) for b in data["bias"]),
-    )
+    route = LinearModel.from_dict(data["route"])
+    if route.labels != ROUTES:
+        raise ValueError(f"route model: labels must be {list(ROUTES)}")
+    topic = LinearModel.from_dict(data["topic"]) if data.get("topic") else None
+    return RouteModel(str(data.get("version", "0")), route, topic)
 
 
 @lru_cache(maxsize=1)

@@ -187,8 +187,34 @@ def decide_document(
     reading = read(doc, faq, catalogue)
     rules = by_rules(reading, faq)
     model = model or faq.route_model or default_model()
-    probabilities = model.probabilities(model_features(reading, faq, rules))
-    return replace(_weigh(reading, faq, rules, probabilities), document=doc)
+    feats = model_features(reading, faq, rules)
+    # The model never overrules an answer from an FAQ entry it was not trained on (a
+    # shop's own topic): it cannot know how customers ask for it.
+    own_topic = rules.route is Route.FAQ and (
+        model.topic is None or rules.intent not in model.topic.labels
+    )
+    decision = rules if own_topic else _weigh(reading, faq, rules, model.probabilities(feats))
+    if decision.route is Route.FAQ and model.topic is not None:
+        decision = _pick_topic(decision, faq, model.topic.probabilities(feats))
+    return replace(decision, document=doc)
+
+
+def _pick_topic(decision: Decision, faq: FaqBook, probabilities: dict[str, float]) -> Decision:
+    """The FAQ entry the topic model finds most likely, among this file's entries."""
+    known = {k: p for k, p in probabilities.items() if faq.entry(k) is not None}
+    if not known:
+        return decision
+    key = max(known, key=lambda k: known[k])
+    entry = faq.entry(key)
+    if entry is None or key == decision.intent:
+        return decision
+    return replace(
+        decision,
+        intent=key,
+        faq=entry,
+        reason=f"faq:{key}: topic model p={known[key]:.2f} [rules: {decision.reason}]",
+        evidence=(*decision.evidence, f"topic_model:{key} p={known[key]:.2f}"),
+    )
 
 
 def _weigh(

@@ -38,21 +38,32 @@ from mailroom_responder.decision.offline import catalogue_from_rows
 from mailroom_responder.decision.routing import model_features, read
 from mailroom_responder.decision.text import strip_invisible
 
-__all__ = ["examples", "main"]
+__all__ = ["examples", "main", "train_models"]
 
 
 def examples(
     mails: Iterable[dict[str, Any]], faq: FaqBook, catalogue: Catalogue
-) -> list[tuple[list[str], str]]:
-    """(features, route) for each labelled mail."""
-    out: list[tuple[list[str], str]] = []
+) -> list[tuple[list[str], str, str]]:
+    """(features, route, intent) for each labelled mail."""
+    out: list[tuple[list[str], str, str]] = []
     for mail in mails:
         if mail.get("route") not in ROUTES:
             raise ValueError(f"{mail.get('id')}: route must be one of {ROUTES}")
         body = strip_invisible(customer_parts(str(mail.get("body", ""))).text)
         doc = read_document(strip_invisible(str(mail.get("subject", ""))), body)
-        out.append((model_features(read(doc, faq, catalogue), faq), str(mail["route"])))
+        feats = model_features(read(doc, faq, catalogue), faq)
+        out.append((feats, str(mail["route"]), str(mail.get("intent", ""))))
     return out
+
+
+def train_models(data: list[tuple[list[str], str, str]], faq: FaqBook) -> RouteModel:
+    """The route model on every mail; the topic model on the FAQ mails whose intent is
+    an entry of this FAQ file."""
+    route = train([(f, r) for f, r, _i in data])
+    keys = [e.key for e in faq.entries]
+    faq_mails = [(f, i) for f, r, i in data if r == "faq" and i in keys]
+    topic = train(faq_mails, labels=keys) if faq_mails else None
+    return RouteModel("1", route, topic)
 
 
 def _mails(paths: Sequence[Path]) -> list[dict[str, Any]]:
@@ -88,12 +99,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, CatalogueError, ValueError) as exc:
         print(f"train: {exc}", file=sys.stderr)
         return 2
-    model: RouteModel = train(data)
+    model = train_models(data, faq)
     args.out.write_text(model.to_json() + "\n", "utf-8")
-    counts = Counter(route for _f, route in data)
+    counts = Counter(route for _f, route, _i in data)
     print(
         f"trained on {len(data)} mails ({', '.join(f'{r} {counts[r]}' for r in ROUTES)}); "
-        f"{len(model.weights)} features → {args.out}"
+        f"{len(model.route.weights)} route features → {args.out}"
     )
     return 0
 
