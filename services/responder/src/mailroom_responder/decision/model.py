@@ -125,10 +125,17 @@ def train(
     rate: float = 0.1,
     l2: float = 1e-5,
     seed: int = 7,
-    min_weight: float = 0.01,
+    min_weight: float = 0.06,
+    min_count: int = 2,
 ) -> LinearModel:
-    """Multinomial logistic regression by Adagrad over (features, label) pairs."""
+    """Multinomial logistic regression by Adagrad over (features, label) pairs; features
+    seen in fewer than ``min_count`` mails are dropped (they only memorise a mail)."""
     labels = tuple(labels)
+    seen: dict[str, int] = {}
+    for feats, _label in examples:
+        for f in set(feats):
+            seen[f] = seen.get(f, 0) + 1
+    examples = [([f for f in feats if seen[f] >= min_count], y) for feats, y in examples]
     n = len(labels)
     w: dict[str, list[float]] = {}
     g: dict[str, list[float]] = {}

@@ -1,0 +1,119 @@
+"""Floors on the routing corpus's test split, and the shipped model is the committed
+command's output on the committed dev split.
+
+The floors are the figures measured when the router was last changed (recorded in the
+responder README) minus a small margin, so a regression fails CI. The test split is
+never trained or tuned on (bench/data/routing/LABELS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[4]
+CORPUS = ROOT / "bench/data/routing"
+DEMO_CATALOGUE = ROOT / "deploy/local/demo/catalogue.csv"
+PACKAGE = Path(str(resources.files("mailroom_responder.decision")))
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench/route_eval.py"), str(CORPUS / "test.jsonl"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    data: dict[str, object] = json.loads(proc.stdout)
+    return data
+
+
+def _get(figures: dict[str, object], *path: str) -> float:
+    value: object = figures
+    for key in path:
+        assert isinstance(value, dict)
+        value = value[key]
+    assert isinstance(value, float | int)
+    return float(value)
+
+
+def test_test_split_is_big_enough(figures: dict[str, object]) -> None:
+    test = _get(figures, "mails")
+    dev = sum(1 for p in CORPUS.glob("dev_*.jsonl") for line in p.open() if line.strip())
+    assert test >= 200
+    assert test / (test + dev) >= 0.13  # 200 of 1,460 mails; written before any tuning
+
+
+@pytest.mark.parametrize(
+    ("path", "floor"),
+    [
+        (("route_accuracy",), 0.90),
+        (("routes", "faq", "recall"), 0.87),
+        (("routes", "handoff", "recall"), 0.90),
+        (("routes", "handoff", "precision"), 0.95),
+        (("routes", "catalogue", "recall"), 0.92),
+        (("faq_topic_accuracy",), 0.90),
+        (("product_recall",), 0.97),
+        (("language_accuracy",), 0.98),
+        (("by_language", "es", "accuracy"), 0.87),
+        (("by_language", "en", "accuracy"), 0.93),
+    ],
+)
+def test_floor(figures: dict[str, object], path: tuple[str, ...], floor: float) -> None:
+    assert _get(figures, *path) >= floor, f"{'.'.join(path)} fell below {floor}"
+
+
+def test_shipped_model_is_reproducible(tmp_path: Path) -> None:
+    out = tmp_path / "route_model.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailroom_responder.decision.train",
+            "--catalogue",
+            str(DEMO_CATALOGUE),
+            "--faq",
+            str(PACKAGE / "faq.yaml"),
+            "--out",
+            str(out),
+            *sorted(str(p) for p in CORPUS.glob("dev_*.jsonl")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    shipped = json.loads((PACKAGE / "route_model.json").read_text("utf-8"))
+    assert json.loads(out.read_text("utf-8")) == shipped, (
+        "route_model.json is not what the train command makes from the dev corpus: retrain"
+    )
+
+
+def test_train_refuses_the_test_split(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailroom_responder.decision.train",
+            "--catalogue",
+            str(DEMO_CATALOGUE),
+            "--faq",
+            str(PACKAGE / "faq.yaml"),
+            "--out",
+            str(tmp_path / "m.json"),
+            str(CORPUS / "test.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "test split" in proc.stderr
