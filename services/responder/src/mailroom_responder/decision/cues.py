@@ -31,6 +31,7 @@ HANDOFF_REASONS = (
 )
 _SARCASM = ("sarcasm_praise", "sarcasm_time", "sarcasm_wait")
 _WORD_RE = re.compile(r"[a-zñ]{3,}")
+_WORD_START = re.compile(r"[^\s]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +245,9 @@ class Cues:
         return out
 
     def prime(self, scan: Scan) -> Scan:
-        """Run every rule over the document at once: only the patterns whose anchor
-        words start some word of it, and the free ones."""
+        """Run every rule over the document at once. An anchored pattern is only tried
+        where a word starts with one of its anchors, with ``match`` at that word (its
+        matches all begin there); the free patterns scan the whole text."""
         if not self._index:
             index: dict[str, list[tuple[Rule, int]]] = {}
             for rule in self.rules():
@@ -253,25 +255,29 @@ class Cues:
                     for a in anchors:
                         index.setdefault(a, []).append((rule, i))
             self._index.append((index, frozenset(index)))
-        index, anchors = self._index[0]
-        wanted: dict[int, set[int]] = {}
-        for a in anchors & scan.prefixes:
-            for rule, i in index[a]:
-                wanted.setdefault(id(rule), set()).add(i)
+        index, _anchors = self._index[0]
         text = scan.text
+        found: dict[int, list[Hit]] = {id(rule): [] for rule in self.rules()}
         for rule in self.rules():
-            found: list[Hit] = []
             if rule.free is not None:
-                found += [
+                found[id(rule)] += [
                     Hit(rule.name, m.start(), m.end(), m.group(0)) for m in rule.free.finditer(text)
                 ]
-            for i in sorted(wanted.get(id(rule), ())):
-                pattern = rule.anchored[i][1]
-                found += [
-                    Hit(rule.name, m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)
-                ]
-            found.sort(key=lambda h: (h.start, -h.end))
-            scan.hits[id(rule)] = found
+        for word in _WORD_START.finditer(text):
+            pos, token = word.start(), word.group(0)
+            tried: set[tuple[int, int]] = set()
+            for length in range(1, len(token) + 1):
+                for rule, i in index.get(token[:length], ()):
+                    key = (id(rule), i)
+                    if key in tried:
+                        continue
+                    tried.add(key)
+                    m = rule.anchored[i][1].match(text, pos)
+                    if m is not None:
+                        found[id(rule)].append(Hit(rule.name, m.start(), m.end(), m.group(0)))
+        for key, hits in found.items():
+            hits.sort(key=lambda h: (h.start, -h.end))
+            scan.hits[key] = hits
         return scan
 
     def with_topic_words(self, extra: dict[str, list[tuple[str, float]]]) -> Cues:
