@@ -275,9 +275,9 @@ class Cues:
                     m = rule.anchored[i][1].match(text, pos)
                     if m is not None:
                         found[id(rule)].append(Hit(rule.name, m.start(), m.end(), m.group(0)))
-        for key, hits in found.items():
+        for rule_id, hits in found.items():
             hits.sort(key=lambda h: (h.start, -h.end))
-            scan.hits[key] = hits
+            scan.hits[rule_id] = hits
         return scan
 
     def with_topic_words(self, extra: dict[str, list[tuple[str, float]]]) -> Cues:
