@@ -12,21 +12,25 @@ ingest does) and optional ``in_reply_to``. Output: one JSON object per input lin
 ``product_skus``, ``excerpt``, ``reply``, ``llm_needed`` (and ``evidence``, the rules
 that matched). A bad line gets ``{"id": …, "error": …}`` and the run goes on.
 
-It uses only ``mailroom_responder.decision`` (no Kafka, database or LLM). This interface
-is read by tools outside the repository: keep it stable.
+It uses only ``mailroom_responder.decision`` (no Kafka, database or LLM), with the packaged
+router model unless ``RESPONDER_ROUTE_MODEL_PATH`` names a retrained one (as for the
+responder). This interface is read by tools outside the repository: keep it stable.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from mailroom_common.catalogue_import import CatalogueError, read_catalogue
 from mailroom_responder.decision.faq import load_faq
+from mailroom_responder.decision.model import load_model
 from mailroom_responder.decision.offline import Shop, catalogue_from_rows, explain_line
 
 __all__ = ["main", "run"]
@@ -69,6 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, CatalogueError, ValueError) as exc:
         print(f"explain: {exc}", file=sys.stderr)
         return 2
+    model_path = os.environ.get("RESPONDER_ROUTE_MODEL_PATH")
+    if model_path:  # the same model as the responder it checks for
+        try:
+            faq = replace(faq, route_model=load_model(Path(model_path)))
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"explain: RESPONDER_ROUTE_MODEL_PATH: {exc}", file=sys.stderr)
+            return 2
     shop = Shop(faq=faq, catalogue=catalogue, name=args.shop_name, address=args.shop_address)
     run(sys.stdin, sys.stdout, shop)
     return 0

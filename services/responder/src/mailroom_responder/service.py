@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, cast
 
@@ -23,6 +23,7 @@ from mailroom_responder.breaker import BreakerConfig
 from mailroom_responder.classifier import ClassifierConfig, ClassifierDesk, classifier_key
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook, load_faq
+from mailroom_responder.decision.model import load_model
 from mailroom_responder.desk import Desk, DeskConfig
 from mailroom_responder.inbound import InboundConfig
 from mailroom_responder.limiter import LimiterConfig
@@ -120,6 +121,8 @@ def build_service(
     topics = declare_topics(app, kafka)
     tables = declare_tables(app)
     faq_book = faq or load_faq(settings.faq_path)
+    if settings.route_model_path is not None:
+        faq_book = replace(faq_book, route_model=load_model(settings.route_model_path))
     if engine is None and database is not None:
         engine = make_engine(database)
     turns = TurnWriter(engine) if engine is not None else None

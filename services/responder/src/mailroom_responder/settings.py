@@ -48,6 +48,11 @@ class ResponderSettings(BaseSettings):
     faq_path: Path | None = Field(
         default=None, description="FAQ/templates YAML; default is the packaged faq.yaml."
     )
+    route_model_path: Path | None = Field(
+        default=None,
+        description="The router's trained model (python -m mailroom_responder.decision.train);"
+        " default is the packaged route_model.json.",
+    )
     catalogue_refresh_s: float = Field(
         default=60.0, gt=0, description="How often the catalogue cache reloads from PostgreSQL."
     )
