@@ -47,22 +47,23 @@ def _get(figures: dict[str, object], *path: str) -> float:
 def test_test_split_is_big_enough(figures: dict[str, object]) -> None:
     test = _get(figures, "mails")
     dev = sum(1 for p in CORPUS.glob("dev_*.jsonl") for line in p.open() if line.strip())
-    assert test >= 200
-    assert test / (test + dev) >= 0.13  # 200 of 1,460 mails; written before any tuning
+    assert test >= 760
+    assert test / (test + dev) >= 0.30  # 760 of 2,500 mails, never tuned or trained on
 
 
 @pytest.mark.parametrize(
     ("path", "floor"),
     [
-        (("route_accuracy",), 0.90),
-        (("routes", "faq", "recall"), 0.87),
-        (("routes", "handoff", "recall"), 0.90),
-        (("routes", "handoff", "precision"), 0.95),
-        (("routes", "catalogue", "recall"), 0.92),
-        (("faq_topic_accuracy",), 0.90),
+        # measured 2026-12-02: 95.1 %, FAQ recall 92.4 %, hand-off 96.5 % / 99.4 %
+        (("route_accuracy",), 0.93),
+        (("routes", "faq", "recall"), 0.90),
+        (("routes", "handoff", "recall"), 0.94),
+        (("routes", "handoff", "precision"), 0.96),
+        (("routes", "catalogue", "recall"), 0.95),
+        (("faq_topic_accuracy",), 0.96),
         (("product_recall",), 0.97),
         (("language_accuracy",), 0.98),
-        (("by_language", "es", "accuracy"), 0.87),
+        (("by_language", "es", "accuracy"), 0.92),
         (("by_language", "en", "accuracy"), 0.93),
     ],
 )
