@@ -11,11 +11,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from mailroom_responder.decision.datafiles import read_yaml_mapping
 
 __all__ = ["Cues", "Hit", "Rule", "Scan", "default_cues", "load_cues", "parse_cues"]
 
@@ -343,15 +342,7 @@ def parse_cues(data: dict[str, Any]) -> Cues:
 
 def load_cues(path: Path | None = None) -> Cues:
     """Read the rules file (default: the packaged ``cues.yaml``); ValueError if malformed."""
-    if path is None:
-        raw = resources.files("mailroom_responder.decision").joinpath("cues.yaml")
-        text = raw.read_text("utf-8")
-    else:
-        text = path.read_text("utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ValueError("cues file must be a YAML mapping")
-    return parse_cues(data)
+    return parse_cues(read_yaml_mapping("cues.yaml", path, "cues"))
 
 
 @lru_cache(maxsize=1)

@@ -8,13 +8,11 @@ cues) and ``phrases`` (strong cues) are added to that topic's rules in ``cues.ya
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mailroom_responder.decision.cues import Cues, default_cues
+from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.model import RouteModel
 from mailroom_responder.decision.text import tokens
 
@@ -107,11 +105,4 @@ def parse_faq(data: dict[str, Any]) -> FaqBook:
 
 def load_faq(path: Path | None = None) -> FaqBook:
     """Read the FAQ file (default: the packaged ``faq.yaml``); ValueError if malformed."""
-    if path is None:
-        raw = resources.files("mailroom_responder.decision").joinpath("faq.yaml").read_text("utf-8")
-    else:
-        raw = path.read_text("utf-8")
-    data = yaml.safe_load(raw)
-    if not isinstance(data, dict):
-        raise ValueError("FAQ file must be a YAML mapping")
-    return parse_faq(data)
+    return parse_faq(read_yaml_mapping("faq.yaml", path, "FAQ"))

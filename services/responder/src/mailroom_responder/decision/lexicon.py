@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.text import tokens
 
 __all__ = [
@@ -246,14 +244,7 @@ def parse_lexicon(data: dict[str, Any]) -> Lexicon:
 
 def load_lexicon(path: Path | None = None, *, extra_known: frozenset[str] = frozenset()) -> Lexicon:
     """Read the lexicon file (default: the packaged ``lexicon.yaml``)."""
-    if path is None:
-        raw = resources.files("mailroom_responder.decision").joinpath("lexicon.yaml")
-        text = raw.read_text("utf-8")
-    else:
-        text = path.read_text("utf-8")
-    data = yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ValueError("lexicon file must be a YAML mapping")
+    data = read_yaml_mapping("lexicon.yaml", path, "lexicon")
     data.setdefault("known_words", [])
     data["known_words"] = [*data["known_words"], *sorted(extra_known)]
     return parse_lexicon(data)

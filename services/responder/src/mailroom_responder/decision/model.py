@@ -16,10 +16,10 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 
+from mailroom_responder.decision.datafiles import read_text
 from mailroom_responder.decision.document import Document
 from mailroom_responder.decision.lexicon import STOPWORDS, stem
 
@@ -175,12 +175,7 @@ def train(
 
 def load_model(path: Path | None = None) -> RouteModel:
     """Read a trained model (default: the packaged ``route_model.json``)."""
-    if path is None:
-        raw = resources.files("mailroom_responder.decision").joinpath("route_model.json")
-        text = raw.read_text("utf-8")
-    else:
-        text = path.read_text("utf-8")
-    data = json.loads(text)
+    data = json.loads(read_text("route_model.json", path))
     route = LinearModel.from_dict(data["route"])
     if route.labels != ROUTES:
         raise ValueError(f"route model: labels must be {list(ROUTES)}")
