@@ -18,14 +18,15 @@ from mailroom_responder.decision.datafiles import read_yaml_mapping
 
 __all__ = ["Cues", "Hit", "Rule", "Scan", "default_cues", "load_cues", "parse_cues"]
 
+# In priority order: the first that matches is the reason reported.
 HANDOFF_REASONS = (
-    "human_requested",
     "legal",
     "chargeback",
     "refund_dispute",
     "damaged_goods",
     "wrong_item",
     "needs_order_or_account",
+    "human_requested",
     "angry",
 )
 _SARCASM = ("sarcasm_praise", "sarcasm_time", "sarcasm_wait")

@@ -147,7 +147,7 @@ def train(
         rng.shuffle(order)
         for idx in order:
             feats, label = examples[idx]
-            uniq = set(feats)
+            uniq = sorted(set(feats))  # a fixed order: the same sums in every process
             scores = list(bias)
             for f in uniq:
                 wf = w.get(f)

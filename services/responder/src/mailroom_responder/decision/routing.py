@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from mailroom_common.events import Route
 from mailroom_responder.decision.catalogue import Catalogue, Found
+from mailroom_responder.decision.cues import HANDOFF_REASONS
 from mailroom_responder.decision.document import Document, read_document
 from mailroom_responder.decision.faq import FaqBook, FaqEntry
 from mailroom_responder.decision.model import RouteModel, default_model, features
@@ -58,22 +59,10 @@ REASON_TEXT = {
     "needs_order_or_account": "needs the customer's order or account",
     "angry": "angry customer",
     "sarcasm": "sarcastic complaint",
-    "shouting": "shouting complaint",
     "needs_person": "reads like a problem only a person can solve",
 }
-# Which hand-off reason is reported when several match.
-_PRIORITY = (
-    "legal",
-    "chargeback",
-    "refund_dispute",
-    "damaged_goods",
-    "wrong_item",
-    "needs_order_or_account",
-    "human_requested",
-    "angry",
-    "sarcasm",
-    "shouting",
-)
+# Which hand-off reason is reported when several match (sarcasm is found apart).
+_PRIORITY = (*HANDOFF_REASONS, "sarcasm")
 _FAQ_MIN = 0.75
 # The model overrules the rules only with this probability, and never these hand-offs.
 _MODEL_MIN = 0.5
