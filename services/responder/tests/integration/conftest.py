@@ -127,54 +127,56 @@ async def offline_llm(tmp_path: Path) -> AsyncIterator[OfflineLlm]:
 # ---------------------------------------------------------------------------- catalogue
 
 
+async def seed_catalogue(url: str) -> None:
+    """The tests' small catalogue (two products, three variants) in the database at ``url``;
+    nothing is written when it already has categories."""
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            if (await session.exec(select(Category))).first() is not None:
+                return
+            jeans = Category(slug="jeans", name="Jeans")
+            remeras = Category(slug="remeras", name="Remeras")
+            session.add_all([jeans, remeras])
+            await session.flush()
+            mom = Product(sku="JM-01", name="Jean Mom", category_id=jeans.id or 0)
+            basica = Product(sku="RB-01", name="Remera Básica", category_id=remeras.id or 0)
+            session.add_all([mom, basica])
+            await session.flush()
+            session.add_all(
+                [
+                    Variant(
+                        product_id=mom.id or 0,
+                        size="38",
+                        colour="azul",
+                        price=Decimal("45000"),
+                        stock=3,
+                    ),
+                    Variant(
+                        product_id=mom.id or 0,
+                        size="40",
+                        colour="azul",
+                        price=Decimal("45000"),
+                        stock=0,
+                    ),
+                    Variant(
+                        product_id=basica.id or 0,
+                        size="M",
+                        colour="negro",
+                        price=Decimal("12500"),
+                        stock=7,
+                    ),
+                ]
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def seeded_database(database_url: str) -> str:
     """A small catalogue in this run's database (once per session)."""
-
-    async def seed() -> None:
-        engine = create_async_engine(database_url)
-        try:
-            async with AsyncSession(engine) as session:
-                if (await session.exec(select(Category))).first() is not None:
-                    return
-                jeans = Category(slug="jeans", name="Jeans")
-                remeras = Category(slug="remeras", name="Remeras")
-                session.add_all([jeans, remeras])
-                await session.flush()
-                mom = Product(sku="JM-01", name="Jean Mom", category_id=jeans.id or 0)
-                basica = Product(sku="RB-01", name="Remera Básica", category_id=remeras.id or 0)
-                session.add_all([mom, basica])
-                await session.flush()
-                session.add_all(
-                    [
-                        Variant(
-                            product_id=mom.id or 0,
-                            size="38",
-                            colour="azul",
-                            price=Decimal("45000"),
-                            stock=3,
-                        ),
-                        Variant(
-                            product_id=mom.id or 0,
-                            size="40",
-                            colour="azul",
-                            price=Decimal("45000"),
-                            stock=0,
-                        ),
-                        Variant(
-                            product_id=basica.id or 0,
-                            size="M",
-                            colour="negro",
-                            price=Decimal("12500"),
-                            stock=7,
-                        ),
-                    ]
-                )
-                await session.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(seed())
+    asyncio.run(seed_catalogue(database_url))
     return database_url
 
 

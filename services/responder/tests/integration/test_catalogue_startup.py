@@ -18,7 +18,6 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -26,18 +25,15 @@ import httpx
 import pytest
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mailroom_common.config import KafkaSettings
 from mailroom_common.db.migrate import upgrade
-from mailroom_common.db.models import Category, Product, Variant
 from mailroom_common.kafka import make_admin
 from mailroom_responder.app import create_app
 from mailroom_responder.settings import ResponderSettings
 from mailroom_responder.tables import declare_tables
 
-from .conftest import wait_for
+from .conftest import seed_catalogue, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -48,41 +44,6 @@ PRODUCT_QUESTIONS = [
 ]
 FAQ_QUESTIONS = ["¿Hacen envíos a Córdoba?", "¿Qué medios de pago aceptan?"]
 HANDOFF = "Quiero hablar con una persona"
-
-
-async def _seed(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with AsyncSession(engine) as session:
-            jeans = Category(slug="jeans", name="Jeans")
-            remeras = Category(slug="remeras", name="Remeras")
-            session.add_all([jeans, remeras])
-            await session.flush()
-            mom = Product(sku="JM-01", name="Jean Mom", category_id=jeans.id or 0)
-            basica = Product(sku="RB-01", name="Remera Básica", category_id=remeras.id or 0)
-            session.add_all([mom, basica])
-            await session.flush()
-            session.add_all(
-                [
-                    Variant(
-                        product_id=mom.id or 0,
-                        size="38",
-                        colour="azul",
-                        price=Decimal("45000"),
-                        stock=3,
-                    ),
-                    Variant(
-                        product_id=basica.id or 0,
-                        size="M",
-                        colour="negro",
-                        price=Decimal("12500"),
-                        stock=7,
-                    ),
-                ]
-            )
-            await session.commit()
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
@@ -103,7 +64,7 @@ def own_database(pg_admin_dsn: str) -> Iterator[tuple[str, str]]:
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
     try:
         upgrade("head", url)
-        asyncio.run(_seed(url))
+        asyncio.run(seed_catalogue(url))
         yield url, dsn
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
