@@ -39,13 +39,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from mailroom_common.events import (
     AlertSeverity,
     InboundEmail,
-    ProviderStateEvent,
     Route,
     StatusChanged,
     TaskStatus,
 )
 from mailroom_common.logging import get_logger
-from mailroom_common.topics import LLM_REQUESTS, PROVIDER_STATE
+from mailroom_common.topics import LLM_REQUESTS
 from mailroom_responder import outcomes
 from mailroom_responder.breaker import BreakerPhase, Transition
 from mailroom_responder.decision.catalogue import Catalogue
@@ -629,7 +628,4 @@ class ClassifierDesk:
                         },
                     )
                 )
-        event = ProviderStateEvent(
-            producer=outcomes.PRODUCER, **state.snapshot(now, self.cfg.provider)
-        )
-        await self.publisher.emit(Emission(PROVIDER_STATE, state.provider, event))
+        await self.publisher.emit(outcomes.provider_state(state, self.cfg.provider, now))

@@ -21,12 +21,11 @@ from mailroom_common.events import (
     AlertSeverity,
     InboundEmail,
     OutboundKind,
-    ProviderStateEvent,
     TaskStatus,
 )
 from mailroom_common.logging import get_logger
 from mailroom_common.telemetry import current_trace_id
-from mailroom_common.topics import LLM_REQUESTS, PROVIDER_STATE, RETRY_TOPICS, TopicSpec
+from mailroom_common.topics import LLM_REQUESTS, RETRY_TOPICS, TopicSpec
 from mailroom_responder import outcomes
 from mailroom_responder.breaker import BreakerPhase, Transition
 from mailroom_responder.decision.faq import FaqBook
@@ -152,10 +151,7 @@ class Desk:
                         details={"open_until": str(_dt(state.breaker.open_until or now))},
                     )
                 )
-        event = ProviderStateEvent(
-            producer=outcomes.PRODUCER, **state.snapshot(now, self.cfg.provider)
-        )
-        await self.publisher.emit(Emission(PROVIDER_STATE, state.provider, event))
+        await self.publisher.emit(outcomes.provider_state(state, self.cfg.provider, now))
 
     # ------------------------------------------------------------------ main entry
 

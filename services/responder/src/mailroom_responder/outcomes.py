@@ -23,11 +23,20 @@ from mailroom_common.events import (
     InboundEmail,
     OutboundEmail,
     OutboundKind,
+    ProviderStateEvent,
     Route,
     StatusChanged,
     TaskStatus,
 )
-from mailroom_common.topics import ALERTS, DEAD_LETTER, OUTBOUND, STATUS, TopicSpec
+from mailroom_common.topics import (
+    ALERTS,
+    DEAD_LETTER,
+    OUTBOUND,
+    PROVIDER_STATE,
+    STATUS,
+    TopicSpec,
+)
+from mailroom_responder.provider import ProviderConfig, ProviderState
 
 if TYPE_CHECKING:
     from mailroom_responder.decision.routing import Decision
@@ -39,6 +48,7 @@ __all__ = [
     "dead_letter",
     "decision_record",
     "outbound",
+    "provider_state",
     "stable_id",
     "status",
     "with_decision",
@@ -104,6 +114,12 @@ def with_decision(emissions: list[Emission], decision: DecisionRecord) -> list[E
         else e
         for e in emissions
     ]
+
+
+def provider_state(state: ProviderState, cfg: ProviderConfig, now: float) -> Emission:
+    """The provider's breaker/limiter snapshot for the compacted ``mail.provider-state``."""
+    event = ProviderStateEvent(producer=PRODUCER, **state.snapshot(now, cfg))
+    return Emission(PROVIDER_STATE, state.provider, event)
 
 
 def _subject(subject: str) -> str:
