@@ -42,46 +42,34 @@ class Hit:
     text: str
 
 
-def word_prefixes(words: tuple[str, ...] | list[str]) -> frozenset[str]:
-    """Every prefix of every word: what ``Rule.hits`` checks its anchors against."""
-    return frozenset(w[:i] for w in words for i in range(1, len(w) + 1))
-
-
 @dataclass(slots=True)
 class Scan:
-    """A document prepared for rules: joined text, sentence offsets, word prefixes, and
-    (after ``Cues.prime``) every rule's hits, found in one pass."""
+    """A document prepared for rules: joined text, sentence offsets, and (after
+    ``Cues.prime``) every rule's hits, found in one pass."""
 
     text: str
     offsets: tuple[int, ...]
-    prefixes: frozenset[str]
     hits: dict[int, list[Hit]] = field(default_factory=dict)  # id(rule) → hits
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A union of patterns. For speed each pattern whose matches must begin with known
-    words (its *anchors*) is kept apart and only tried on sentences that have a word
-    starting so; the others are tried together on every sentence."""
+    """A union of patterns. Each pattern whose matches must begin with known words (its
+    *anchors*) is kept apart, so ``Cues.prime`` tries it only where such a word starts;
+    the others are tried together over the whole text."""
 
     name: str
     anchored: tuple[tuple[frozenset[str], re.Pattern[str]], ...]
     free: re.Pattern[str] | None
     weight: float = 1.0
-    by_anchor: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    anchor_set: frozenset[str] = frozenset()
 
-    def _patterns(self, prefixes: frozenset[str] | None) -> list[re.Pattern[str]]:
-        out = [self.free] if self.free is not None else []
-        if prefixes is None:
-            return out + [p for _a, p in self.anchored]
-        wanted = {i for a in self.anchor_set & prefixes for i in self.by_anchor[a]}
-        return out + [self.anchored[i][1] for i in sorted(wanted)]
-
-    def hits(self, text: str, prefixes: frozenset[str] | None = None) -> list[Hit]:
+    def hits(self, text: str) -> list[Hit]:
+        """Every hit in ``text`` (all patterns tried everywhere)."""
+        patterns = [self.free] if self.free is not None else []
+        patterns += [p for _a, p in self.anchored]
         found = [
             Hit(self.name, m.start(), m.end(), m.group(0))
-            for p in self._patterns(prefixes)
+            for p in patterns
             for m in p.finditer(text)
         ]
         found.sort(key=lambda h: (h.start, -h.end))
@@ -92,16 +80,12 @@ class Rule:
         out: dict[int, list[Hit]] = {}
         found = scan.hits.get(id(self))
         if found is None:
-            found = self.hits(scan.text, scan.prefixes)
+            found = self.hits(scan.text)
         for h in found:
             si = bisect_right(scan.offsets, h.start) - 1
             base = scan.offsets[si]
             out.setdefault(si, []).append(Hit(h.rule, h.start - base, h.end - base, h.text))
         return out
-
-    def first(self, text: str, prefixes: frozenset[str] | None = None) -> Hit | None:
-        hits = self.hits(text, prefixes)
-        return hits[0] if hits else None
 
 
 _LEAD_RE = re.compile(r"[a-z0-9ñ']+")
@@ -182,18 +166,7 @@ def _compile(name: str, patterns: list[str], weight: float = 1.0) -> Rule:
                 anchored.append((found, compiled))
             else:
                 free.append(p)
-        by_anchor: dict[str, list[int]] = {}
-        for i, (anchors, _p) in enumerate(anchored):
-            for a in anchors:
-                by_anchor.setdefault(a, []).append(i)
-        return Rule(
-            name,
-            tuple(anchored),
-            _union(free),
-            weight,
-            {a: tuple(ix) for a, ix in by_anchor.items()},
-            frozenset(by_anchor),
-        )
+        return Rule(name, tuple(anchored), _union(free), weight)
     except re.error as exc:
         raise ValueError(f"cue rule {name!r}: {exc}") from exc
 

@@ -53,18 +53,15 @@ class Document:
     def words(self) -> list[list[str]]:
         return [list(s.words) for s in self.sentences]
 
-    def joined(self) -> tuple[str, tuple[int, ...], frozenset[str]]:
-        """All sentence texts joined by newlines (no rule pattern crosses one), each
-        sentence's start offset, and every prefix of every word (for rule anchors)."""
+    def joined(self) -> tuple[str, tuple[int, ...]]:
+        """All sentence texts joined by newlines (no rule pattern crosses one) and each
+        sentence's start offset."""
         texts = [s.text for s in self.sentences]
         offsets, pos = [], 0
         for t in texts:
             offsets.append(pos)
             pos += len(t) + 1
-        prefixes = frozenset(
-            w[:i] for s in self.sentences for w in s.words for i in range(1, len(w) + 1)
-        )
-        return "\n".join(texts), tuple(offsets), prefixes
+        return "\n".join(texts), tuple(offsets)
 
     def masked(self, positions: dict[int, set[int]]) -> Document:
         return Document(

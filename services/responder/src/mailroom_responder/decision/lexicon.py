@@ -159,7 +159,6 @@ class Lexicon:
     version: str
     # first stem → [(stems of the phrase, concepts)], longest phrases first
     phrases: dict[str, list[tuple[tuple[str, ...], frozenset[Concept]]]]
-    style_phrases: tuple[tuple[str, ...], ...]
     known: frozenset[str]  # stems of every listed word: never "corrected"
     _fuzzy: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -236,7 +235,6 @@ def parse_lexicon(data: dict[str, Any]) -> Lexicon:
     return Lexicon(
         version=str(data.get("version", "0")),
         phrases=dict(phrases),
-        style_phrases=styles,
         known=frozenset(known | {stem(w) for w in data.get("known_words") or []}),
         _fuzzy=fuzzy,
     )
