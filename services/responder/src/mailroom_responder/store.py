@@ -39,7 +39,7 @@ async def load_catalogue(engine: AsyncEngine) -> Catalogue:
         categories = {c.id: c.name for c in (await session.exec(select(Category))).all()}
         products = (await session.exec(select(Product).where(col(Product.active).is_(True)))).all()
         variants: dict[int, list[VariantInfo]] = defaultdict(list)
-        for v in (await session.exec(select(Variant))).all():
+        for v in (await session.exec(select(Variant).where(col(Variant.active).is_(True)))).all():
             variants[v.product_id].append(
                 VariantInfo(v.size, v.colour, v.price, v.currency, v.stock)
             )

@@ -25,12 +25,14 @@ import httpx
 import pytest
 from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from mailroom_common.config import KafkaSettings
 from mailroom_common.db.migrate import upgrade
 from mailroom_common.kafka import make_admin
 from mailroom_responder.app import create_app
 from mailroom_responder.settings import ResponderSettings
+from mailroom_responder.store import load_catalogue
 from mailroom_responder.tables import declare_tables
 
 from .conftest import seed_catalogue, wait_for
@@ -273,3 +275,22 @@ async def test_a_worker_stopped_while_it_waits_hands_its_mail_back(
     second.start()
     await every_mail_decided(cluster, mails, 45)
     assert_decided_against_the_full_catalogue(cluster, products)
+
+
+async def test_the_loaded_catalogue_leaves_out_inactive_variants(
+    own_database: tuple[str, str],
+) -> None:
+    """A variant a replacing catalogue import deactivated is never offered."""
+    url, dsn = own_database
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("UPDATE variants SET active = false WHERE size = '40'")
+    finally:
+        await conn.close()
+    engine = create_async_engine(url)
+    try:
+        catalogue = await load_catalogue(engine)
+    finally:
+        await engine.dispose()
+    variants = {p.sku: [v.size for v in p.variants] for p in catalogue.products}
+    assert variants == {"JM-01": ["38"], "RB-01": ["M"]}

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -241,6 +243,12 @@ class Variant(SQLModel, table=True):
     price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
     currency: str = Field(default="ARS", max_length=3)
     stock: int = Field(default=0, ge=0)
+    # False once a ``import-catalogue --replace`` file no longer lists it: never offered,
+    # kept for the tasks that refer to it; listed again, it is active again.
+    active: bool = Field(
+        default=True,
+        sa_column=Column(Boolean, nullable=False, default=True, server_default=true()),
+    )
 
 
 class IngestCheckpoint(SQLModel, table=True):
