@@ -6,7 +6,8 @@ the expected keys, ids are unique and well formed, language/verdict/kind values 
 and consistent, the per-file counts are as agreed, and dev and test share no mail.
 
 It also prints WARNINGS (never errors) for `send` cases whose reply contains a
-price-like figure that is neither a catalogue price nor written in the customer's mail:
+price-like figure that is neither a catalogue price, nor written in the customer's mail,
+nor the sum of the catalogue prices the reply lists (a total):
 a reminder to re-check that case by hand against the catalogue. It does not judge the
 labels; it is not a gate.
 
@@ -52,10 +53,12 @@ def amount(text: str) -> int:
     return int(re.sub(r"[.,]", "", text))
 
 
+def price_list(text: str) -> list[int]:
+    return [amount(m.group(1) or m.group(2)) for m in PRICE_RE.finditer(text)]
+
+
 def amounts(text: str) -> set[int]:
-    found = set()
-    for m in PRICE_RE.finditer(text):
-        found.add(amount(m.group(1) or m.group(2)))
+    found = set(price_list(text))
     # bare thousands written like 20.000 / 20,000 in the mail also count as "quoted"
     for m in re.finditer(r"\b\d{1,3}(?:[.,]\d{3})+\b", text):
         found.add(amount(m.group(0)))
@@ -109,8 +112,11 @@ def check_file(path: Path, prefix: str, prices: set[int]) -> tuple[list[str], li
             errors.append(f"{where}: verdict {row['verdict']} does not match kind {row['kind']}")
         if row["verdict"] == "send" and isinstance(row["reply"], str):
             quoted = amounts(row["body"]) if isinstance(row["body"], str) else set()
+            listed = price_list(row["reply"])
+            # a total: the sum of the catalogue prices the reply lists
+            total = sum(v for v in listed if v in prices)
             for value in sorted(amounts(row["reply"])):
-                if value not in prices and value not in quoted:
+                if value not in prices and value not in quoted and value != total:
                     warnings.append(f"{where}: send reply has {value}, not a catalogue price")
         rows.append(row)
     return errors, warnings, rows
