@@ -2,7 +2,10 @@
 
 python -m mailroom_common migrate [REVISION]        apply database migrations
 python -m mailroom_common create-topics             create/check the Kafka topics
-python -m mailroom_common import-catalogue FILE     load products (CSV or JSON)
+python -m mailroom_common import-catalogue FILE     add and update products (CSV or JSON)
+python -m mailroom_common import-catalogue --replace FILE
+                                                    make the catalogue equal to FILE:
+                                                    deactivate what it does not list
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from mailroom_common.catalogue_import import CatalogueError, import_rows, read_catalogue
+from mailroom_common.catalogue_import import CatalogueError, read_catalogue
+from mailroom_common.catalogue_sync import refuse_empty, sync_catalogue
 from mailroom_common.config import DatabaseSettings, KafkaSettings, SettingsError, load_settings
 from mailroom_common.db import migrate
 from mailroom_common.db.session import make_engine
@@ -36,15 +40,17 @@ async def _create_topics(replication_factor: int) -> None:
     print(f"topics ok: {len(REGISTRY)} checked, {len(created)} created")
 
 
-async def _import(path: Path) -> None:
+async def _import(path: Path, *, replace: bool) -> None:
     rows = read_catalogue(path)
+    if replace:
+        refuse_empty(rows)  # before connecting: an empty file never touches the database
     engine = make_engine(load_settings(DatabaseSettings))
     try:
-        async with engine.begin() as conn:
-            count = await import_rows(conn, rows)
+        async with engine.begin() as conn:  # one transaction: all of it or nothing
+            summary = await sync_catalogue(conn, rows, replace=replace)
     finally:
         await engine.dispose()
-    print(f"catalogue ok: {count} variants from {path}")
+    print(summary.line(str(path)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     top = sub.add_parser("create-topics", help="create or check the Kafka topics")
     top.add_argument("--replication-factor", type=int, default=1)
     imp = sub.add_parser("import-catalogue", help="load a CSV or JSON catalogue")
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="deactivate the products and variants FILE does not list (never deletes)",
+    )
     imp.add_argument("file", type=Path)
     args = parser.parse_args(argv)
     try:
@@ -67,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "create-topics":
             asyncio.run(_create_topics(args.replication_factor))
         else:
-            asyncio.run(_import(args.file))
+            asyncio.run(_import(args.file, replace=args.replace))
     except (SettingsError, CatalogueError, TopicMismatchError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,9 @@
 One row per variant. Columns (CSV header or JSON object keys):
 ``sku, name, category, size, colour, price`` and optional ``currency, stock,
 description, keywords``. Products are upserted by SKU and variants by
-(product, size, colour), so re-importing a file updates prices and stock in place.
+(product, size, colour), so re-importing a file updates prices and stock in place (and
+makes active again what it lists). ``catalogue_sync`` compares a file with the database,
+reports what changed and, with ``replace``, deactivates what the file no longer lists.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mailroom_common.db.models import Category, Product, Variant
 
-__all__ = ["CatalogueError", "CatalogueRow", "import_rows", "read_catalogue"]
+__all__ = ["CatalogueError", "CatalogueRow", "category_slug", "import_rows", "read_catalogue"]
 
 REQUIRED = ("sku", "name", "category", "size", "colour", "price")
+# What the catalogue tables hold (db/models.py): a longer value would fail the import.
+MAX_LENGTH = {"sku": 64, "name": 255, "category": 64, "size": 16, "colour": 64, "currency": 3}
+MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12, 2)
+MAX_STOCK = 2**31 - 1
 
 
 class CatalogueError(ValueError):
@@ -58,9 +64,13 @@ def _row(raw: dict[str, Any], number: int) -> CatalogueRow:
         raise CatalogueError(
             f"row {number}: stock {raw.get('stock')!r} is not an integer"
         ) from None
+    if not price.is_finite():
+        raise CatalogueError(f"row {number}: price {raw['price']!r} is not a number")
     if price < 0 or stock < 0:
         raise CatalogueError(f"row {number}: price and stock must not be negative")
-    return CatalogueRow(
+    if price > MAX_PRICE or stock > MAX_STOCK:
+        raise CatalogueError(f"row {number}: price or stock too large")
+    row = CatalogueRow(
         sku=str(raw["sku"]).strip(),
         name=str(raw["name"]).strip(),
         category=str(raw["category"]).strip(),
@@ -72,32 +82,46 @@ def _row(raw: dict[str, Any], number: int) -> CatalogueRow:
         description=str(raw.get("description") or "").strip(),
         keywords=str(raw.get("keywords") or "").strip(),
     )
+    for field, limit in MAX_LENGTH.items():
+        if len(getattr(row, field)) > limit:
+            raise CatalogueError(f"row {number}: {field} is longer than {limit} characters")
+    return row
 
 
 def read_catalogue(path: Path) -> list[CatalogueRow]:
     """Parse a ``.csv`` or ``.json`` catalogue file."""
-    if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, list):
-            raise CatalogueError("a JSON catalogue is a list of variant objects")
-        raws: Sequence[dict[str, Any]] = data
-    elif path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            raws = list(csv.DictReader(fh))
-    else:
-        raise CatalogueError(f"{path.name}: use a .csv or .json file")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+                raise CatalogueError("a JSON catalogue is a list of variant objects")
+            raws: Sequence[dict[str, Any]] = data
+        elif path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                raws = list(csv.DictReader(fh))
+        else:
+            raise CatalogueError(f"{path.name}: use a .csv or .json file")
+    except json.JSONDecodeError as exc:
+        raise CatalogueError(f"{path.name}: not valid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise CatalogueError(f"{path.name}: not UTF-8 text") from None
     return [_row(raw, i) for i, raw in enumerate(raws, start=1)]
 
 
-def _slug(name: str) -> str:
+def category_slug(name: str) -> str:
+    """The key categories are upserted by: lower case, single dashes between words."""
     return "-".join(name.lower().split())
 
 
 async def import_rows(conn: AsyncConnection, rows: Iterable[CatalogueRow]) -> int:
-    """Upsert ``rows`` on ``conn`` (the caller owns the transaction); return the count."""
+    """Upsert ``rows`` on ``conn`` (the caller owns the transaction); return the count.
+
+    Every product and variant written is active, so a listed row that an earlier
+    replacing import deactivated is offered again.
+    """
     count = 0
     for row in rows:
-        cat = insert(Category).values(slug=_slug(row.category), name=row.category)
+        cat = insert(Category).values(slug=category_slug(row.category), name=row.category)
         cat_upsert = cat.on_conflict_do_update(
             index_elements=["slug"], set_={"name": cat.excluded.name}
         ).returning(Category.__table__.c.id)  # type: ignore[attr-defined]
@@ -128,6 +152,7 @@ async def import_rows(conn: AsyncConnection, rows: Iterable[CatalogueRow]) -> in
             price=row.price,
             currency=row.currency,
             stock=row.stock,
+            active=True,
         )
         var = var.on_conflict_do_update(
             constraint="uq_variant",
@@ -135,6 +160,7 @@ async def import_rows(conn: AsyncConnection, rows: Iterable[CatalogueRow]) -> in
                 "price": var.excluded.price,
                 "currency": var.excluded.currency,
                 "stock": var.excluded.stock,
+                "active": True,
             },
         )
         await conn.execute(var)
