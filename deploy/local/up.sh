@@ -2,7 +2,9 @@
 # `make up`: the whole system on local defaults, or against the mailbox and Groq key in .env.
 #   1. the local stack (Kafka, PostgreSQL, and — when .env does not point elsewhere — Dovecot,
 #      the SMTP sink and the offline LLM);
-#   2. migrations, topics and the demo catalogue;
+#   2. migrations, topics and the catalogue: the file MAILROOM_CATALOGUE_FILE names, or the
+#      demo one; upserted (added and updated, nothing deactivated: for that run
+#      `python -m mailroom_common import-catalogue --replace FILE` yourself);
 #   3. the four services, each in the background with its log in .stack/logs/;
 #   4. a handful of customer emails dropped into the local mailbox, and what became of each.
 set -euo pipefail
@@ -40,10 +42,16 @@ if [ "${SENDER_SMTP_HOST}" = "127.0.0.1" ]; then components+=(smtp); fi
 if [ "${GROQ_BASE_URL:-}" = "http://127.0.0.1:28080" ]; then components+=(llm); fi
 bash "$stack" start "${components[@]}"
 
-echo "== database migrations, topics, demo catalogue"
+catalogue="${MAILROOM_CATALOGUE_FILE:-$here/demo/catalogue.csv}"
+if [ -n "${MAILROOM_CATALOGUE_FILE:-}" ]; then
+    catalogue_kind="the shop's own, from MAILROOM_CATALOGUE_FILE"
+else
+    catalogue_kind="the demo one"
+fi
+echo "== database migrations, topics, catalogue $catalogue ($catalogue_kind)"
 "$PY" -m mailroom_common migrate
 "$PY" -m mailroom_common create-topics
-"$PY" -m mailroom_common import-catalogue "${MAILROOM_CATALOGUE_FILE:-$here/demo/catalogue.csv}"
+"$PY" -m mailroom_common import-catalogue "$catalogue"
 
 echo "== services"
 bash "$here/services.sh" start
