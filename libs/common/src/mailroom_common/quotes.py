@@ -27,11 +27,29 @@ from dataclasses import dataclass
 
 __all__ = ["ReplyParts", "clean_text", "customer_parts", "split_reply", "strip_invisible"]
 
-# Zero-width, bidi-override and other format characters: invisible to a reader, but they
-# hide prompt injection and break keyword matching downstream.
+# Characters a reader cannot see, which hide prompt injection and break keyword matching
+# downstream:
+# * every format character (Unicode category Cf: soft hyphen, zero-width space/joiners,
+#   bidi embeddings/overrides/isolates, word joiner, invisible operators, BOM, Arabic and
+#   Syriac number signs, interlinear annotation, Egyptian hieroglyph, shorthand and musical
+#   format controls, the language tag);
+# * the whole tag block U+E0000-U+E007F (tag characters spell out ASCII invisibly);
+# * variation selectors (U+FE00-FE0F, U+E0100-E01EF, Mongolian U+180B-180D, U+180F): they
+#   only pick a glyph variant of the previous character, and in long runs carry hidden
+#   bytes; the base character stays;
+# * the combining grapheme joiner U+034F, the Khmer inherent vowels U+17B4-17B5 and the
+#   Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), invisible by design.
+# The zero-width joiner U+200D is handled apart (see ``_ZWJ``).
 _INVISIBLE = re.compile(
-    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+    "[\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160"
+    "\u17b4\u17b5\u180b-\u180f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
+# The zero-width joiner glues emoji into one ("👩\u200d💻", a family): kept between two
+# symbols (category So, or a skin-tone modifier), removed everywhere else.
+_ZWJ = re.compile("\u200d")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -146,9 +164,25 @@ def split_reply(text: str) -> ReplyParts:
     return ReplyParts(text=body, quoted=_join(quoted), signature=_join(signature))
 
 
+def _is_symbol(char: str) -> bool:
+    return unicodedata.category(char) == "So" or "\U0001f3fb" <= char <= "\U0001f3ff"
+
+
+def _joiner(match: re.Match[str]) -> str:
+    text, at = match.string, match.start()
+    glued = 0 < at < len(text) - 1 and _is_symbol(text[at - 1]) and _is_symbol(text[at + 1])
+    return match.group() if glued else ""
+
+
 def strip_invisible(text: str) -> str:
-    """Remove zero-width and bidi control characters and stray C0 controls."""
-    return _CONTROL.sub("", _INVISIBLE.sub("", text))
+    """Remove what a reader cannot see: format characters (Cf: zero-width, bidi controls,
+    soft hyphen, BOM...), tag characters, variation selectors and stray C0 controls.
+
+    Letters, accents, punctuation and emoji are untouched; a zero-width joiner survives
+    only inside an emoji sequence.
+    """
+    text = _CONTROL.sub("", _INVISIBLE.sub("", text))
+    return _ZWJ.sub(_joiner, text) if "\u200d" in text else text
 
 
 def clean_text(text: str) -> str:
