@@ -11,6 +11,7 @@ import charset_normalizer
 import html2text
 
 from mailroom_common.quotes import clean_text, strip_invisible
+from mailroom_ingest.visible import visible_html
 
 __all__ = [
     "clean_text",
@@ -86,7 +87,11 @@ def _guess(data: bytes) -> tuple[str, str] | None:
 
 
 def html_to_text(html: str) -> str:
-    """Readable plain text from HTML, links kept as text, no line wrapping."""
+    """Readable plain text from HTML, links kept as text, no line wrapping.
+
+    Only what a reader of the mail can see is converted: hidden elements and invisible
+    text are left out first (:func:`mailroom_ingest.visible.visible_html`).
+    """
     converter = html2text.HTML2Text()
     converter.body_width = 0  # keep paragraphs whole; the responder reflows if it wants
     converter.ignore_images = True
@@ -95,7 +100,7 @@ def html_to_text(html: str) -> str:
     converter.unicode_snob = True
     converter.protect_links = False
     # html2text marks blockquotes with "> ", which keeps quoted replies detectable.
-    return str(converter.handle(html))
+    return str(converter.handle(visible_html(html)))
 
 
 def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
