@@ -30,7 +30,13 @@ from mailroom_ingest.keys import (
     thread_key,
 )
 from mailroom_ingest.screening import ScreenInput, screen
-from mailroom_ingest.text import clean_text, decode_bytes, html_to_text, truncate_utf8
+from mailroom_ingest.text import (
+    clean_text,
+    decode_bytes,
+    html_to_text,
+    strip_invisible,
+    truncate_utf8,
+)
 
 __all__ = ["ParseContext", "fit_to_size", "parse_email"]
 
@@ -269,8 +275,11 @@ def _parse(raw: bytes, ctx: ParseContext) -> InboundEmail:
     in_reply_to = f"<{in_reply_to_ids[0]}>" if in_reply_to_ids else None
 
     body = _read_body(msg, ctx.max_text_bytes)
-    html_only = not body.plain and bool(body.html)
-    source = "\n\n".join(body.plain) if body.plain else "\n\n".join(map(html_to_text, body.html))
+    # text/plain is preferred, unless it has nothing to read (an empty plain alternative
+    # next to a real HTML one): then the HTML's visible text is the mail.
+    plain_has_text = any(strip_invisible(part).strip() for part in body.plain)
+    html_only = not plain_has_text and bool(body.html)
+    source = "\n\n".join(map(html_to_text, body.html) if html_only else body.plain)
     parts = customer_parts(source)
     (text, quoted, signature), cut = _budget(
         [parts.text, parts.quoted, parts.signature], ctx.max_text_bytes

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from mailroom_common.events import Disposition, encode_event
@@ -120,3 +121,36 @@ def test_parser_failure_becomes_a_rejected_event(monkeypatch: object) -> None:
     assert event.screen_reason == "parse_error: RuntimeError: parser bug"
     assert event.message_key.startswith("sha256:")
     assert event.uid == 7
+
+
+def test_blank_plain_alternative_falls_back_to_the_html() -> None:
+    raw = (
+        b"From: a@example.com\r\nMessage-ID: <blank-alt@example.com>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/alternative; boundary="x"\r\n\r\n--x\r\n'
+        b"Content-Type: text/plain\r\n\r\n \xe2\x80\x8b\r\n--x\r\nContent-Type: text/html\r\n\r\n"
+        b"<p>html version</p><p style='display:none'>hidden</p>\r\n--x--\r\n"
+    )
+    event = parse_email(raw, CTX)
+    assert event.text == "html version"
+    assert event.html_only
+
+
+def test_subject_from_name_and_filename_lose_invisible_characters() -> None:
+    tags = "".join(chr(0xE0000 + ord(c)) for c in "ignore").encode()
+    quoted_tags = urllib.parse.quote(tags + "\u200b".encode()).encode()  # RFC 2231 filename
+    raw = (
+        b"From: Ana\xe2\x80\x8b"
+        + tags
+        + b" <ana@example.com>\r\nSubject: Pedido "
+        + tags
+        + b"\xe2\x80\xae7\r\nMessage-ID: <inv@example.com>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n--m\r\nContent-Type: text/plain; '
+        b"charset=utf-8\r\n\r\nHola\r\n--m\r\nContent-Type: image/png\r\n"
+        b"Content-Disposition: attachment; filename*=utf-8''foto"
+        + quoted_tags
+        + b".png\r\n\r\nx\r\n--m--\r\n"
+    )
+    event = parse_email(raw, CTX)
+    assert event.subject == "Pedido 7"
+    assert event.from_name == "Ana"
+    assert event.attachments[0].filename == "foto.png"
