@@ -1,6 +1,6 @@
 """Route accuracy of the responder's router on a labelled corpus.
 
-    .venv/bin/python bench/route_eval.py bench/data/routing/test.jsonl [--json] [--misses N]
+    .venv/bin/python bench/route_eval.py bench/data/routing/test*.jsonl [--json] [--misses N]
 
 The corpus format is bench/data/routing/LABELS.md. Every mail runs through the same code
 as ``python -m mailroom_responder.explain`` (quote/signature split, then the router), with
@@ -29,11 +29,23 @@ DEMO_CATALOGUE = ROOT / "deploy/local/demo/catalogue.csv"
 ROUTES = ("faq", "catalogue", "llm", "handoff")
 
 
-def evaluate(corpus: Path, shop: Shop) -> dict[str, Any]:
-    mails = [json.loads(line) for line in corpus.read_text("utf-8").splitlines() if line.strip()]
+def load(corpus: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in corpus.read_text("utf-8").splitlines() if line.strip()]
+
+
+def evaluate(corpora: list[Path], shop: Shop) -> dict[str, Any]:
+    """The figures of the router on one or more corpus files, pooled."""
+    mails = [m for corpus in corpora for m in load(corpus)]
     started = time.perf_counter()
     results = [explain_line(m, shop) for m in mails]
     elapsed = time.perf_counter() - started
+    return score(" + ".join(str(c) for c in corpora), mails, results, elapsed)
+
+
+def score(
+    corpus: str, mails: list[dict[str, Any]], results: list[dict[str, Any]], elapsed: float
+) -> dict[str, Any]:
+    """The figures of ``results`` (the router's outputs) against ``mails`` (the labels)."""
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
     by_tag: dict[str, list[bool]] = defaultdict(list)
     by_language: dict[str, list[bool]] = defaultdict(list)
@@ -81,7 +93,7 @@ def evaluate(corpus: Path, shop: Shop) -> dict[str, Any]:
         return sum(values) / len(values) if values else None
 
     return {
-        "corpus": str(corpus),
+        "corpus": corpus,
         "mails": total,
         "route_accuracy": correct / total if total else None,
         "routes": per_route,
@@ -146,7 +158,7 @@ def report(figures: dict[str, Any], misses: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("corpus", type=Path)
+    parser.add_argument("corpus", type=Path, nargs="+")
     parser.add_argument("--catalogue", type=Path, default=DEMO_CATALOGUE)
     parser.add_argument("--faq", type=Path, default=None, help="default: the packaged FAQ")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

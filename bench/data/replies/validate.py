@@ -13,6 +13,7 @@ labels; it is not a gate.
 
     python bench/data/replies/validate.py [--catalogue deploy/local/demo/catalogue.csv]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,9 @@ def catalogue_prices(path: Path) -> set[int]:
         return {int(float(row["price"])) for row in csv.DictReader(fh)}
 
 
-def check_file(path: Path, prefix: str, prices: set[int]) -> tuple[list[str], list[str], list[dict]]:
+def check_file(  # noqa: C901, PLR0912
+    path: Path, prefix: str, prices: set[int]
+) -> tuple[list[str], list[str], list[dict]]:
     errors: list[str] = []
     warnings: list[str] = []
     rows: list[dict] = []
@@ -128,7 +131,7 @@ def summarise(name: str, rows: list[dict]) -> list[str]:
     kinds = collections.Counter(r["kind"] for r in rows)
     langs = collections.Counter(r["language"] for r in rows)
     print(f"{name}: {len(rows)} cases; verdicts {dict(verdicts)}; languages {dict(langs)}")
-    for kind in BAD_KINDS + ["good"]:
+    for kind in [*BAD_KINDS, "good"]:
         print(f"  {kind:22} {kinds.get(kind, 0)}")
     for verdict, want in PER_FILE.items():
         if verdicts.get(verdict, 0) != want:
@@ -140,7 +143,9 @@ def summarise(name: str, rows: list[dict]) -> list[str]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--catalogue", type=Path, default=ROOT / "deploy/local/demo/catalogue.csv")
     ap.add_argument("--quiet", action="store_true", help="do not print warnings")
     args = ap.parse_args()
@@ -161,7 +166,9 @@ def main() -> int:
         seen_body: dict[str, str] = {}
         for row in rows:
             if row["body"] in seen_body:
-                warnings.append(f"{name}: {row['id']} has the same mail as {seen_body[row['body']]}")
+                warnings.append(
+                    f"{name}: {row['id']} has the same mail as {seen_body[row['body']]}"
+                )
             seen_body.setdefault(row["body"], row["id"])
         bodies[name] = {r["body"] for r in rows}
         replies[name] = {r["reply"] for r in rows}

@@ -27,19 +27,46 @@ INTENTS = {
     "faq": {"shipping", "payments", "returns", "sizes", "stock"},
     "catalogue": {"price", "stock", "product", "not_carried"},
     "handoff": {
-        "human_requested", "angry", "refund_dispute", "chargeback", "legal",
-        "damaged_goods", "wrong_item", "needs_order_or_account",
+        "human_requested",
+        "angry",
+        "refund_dispute",
+        "chargeback",
+        "legal",
+        "damaged_goods",
+        "wrong_item",
+        "needs_order_or_account",
     },
     "llm": {"general"},
 }
 TRAP_TAGS = {
-    "name_has_faq_word", "size_word_in_name", "policy_with_garment", "two_faq_topics",
-    "faq_no_keyword", "false_handoff", "implicit_handoff", "sarcasm", "not_carried",
-    "en_spanish_name", "product_plus_faq", "multi_product", "category_only",
+    "name_has_faq_word",
+    "size_word_in_name",
+    "policy_with_garment",
+    "two_faq_topics",
+    "faq_no_keyword",
+    "false_handoff",
+    "implicit_handoff",
+    "sarcasm",
+    "not_carried",
+    "en_spanish_name",
+    "product_plus_faq",
+    "multi_product",
+    "category_only",
 }
 STYLE_TAGS = {
-    "typo", "no_accents", "all_caps", "one_line", "long", "forwarded", "quoted",
-    "signature", "mixed_language", "rioplatense", "spain", "latam", "english",
+    "typo",
+    "no_accents",
+    "all_caps",
+    "one_line",
+    "long",
+    "forwarded",
+    "quoted",
+    "signature",
+    "mixed_language",
+    "rioplatense",
+    "spain",
+    "latam",
+    "english",
 }
 FIELDS = {"id", "from", "subject", "body", "route", "intent", "products", "language", "tags"}
 OPTIONAL = {"in_reply_to"}
@@ -50,7 +77,9 @@ def catalogue_skus() -> set[str]:
         return {row["sku"] for row in csv.DictReader(f)}
 
 
-def check(path: Path, skus: set[str], bodies: dict[str, str]) -> tuple[list[str], list[dict]]:
+def check(  # noqa: C901, PLR0912, PLR0915
+    path: Path, skus: set[str], bodies: dict[str, str]
+) -> tuple[list[str], list[dict]]:
     errors: list[str] = []
     mails: list[dict] = []
     ids: set[str] = set()
@@ -127,8 +156,12 @@ def check(path: Path, skus: set[str], bodies: dict[str, str]) -> tuple[list[str]
             errors.append(f"{where}: implicit_handoff on a non-handoff")
         if "multi_product" in tags and len(products) < 2:
             errors.append(f"{where}: multi_product with fewer than 2 products")
-        if route == "catalogue" and intent in ("price", "stock") and not products \
-                and "category_only" not in tags:
+        if (
+            route == "catalogue"
+            and intent in ("price", "stock")
+            and not products
+            and "category_only" not in tags
+        ):
             errors.append(f"{where}: catalogue {intent} with no product and no category_only")
         key = re.sub(r"\s+", " ", str(mail["body"]).strip().lower())
         if key in bodies:

@@ -16,8 +16,8 @@ from .conftest import wait_for
 pytestmark = pytest.mark.integration
 
 # The router sends these to the LLM, unsure (confidence < the 0.6 threshold).
-SATURDAY = "Buenas, les escribo por lo del sábado"
-SUNDAY = "Buenas, les escribo por lo del domingo"
+SATURDAY = "Hola! tengo una duda con lo de la otra vez"  # the router is unsure
+SUNDAY = "Hola! tengo otra duda con lo de la vez pasada"
 HOLIDAYS = "Buenas, les escribo por lo de los feriados"
 FAQ = ["¿Hacen envíos a Córdoba?", "¿Qué medios de pago aceptan?"]
 SHIPPING = {
@@ -48,7 +48,7 @@ def _decision(cluster: Any, key: str) -> Any:
 async def test_an_unsure_mail_takes_the_classifiers_route(
     cluster: Any, make_mail: Any, offline_llm: Any
 ) -> None:
-    await offline_llm.script_classifier([{"contains": "sábado", "answer": SHIPPING}])
+    await offline_llm.script_classifier([{"contains": "otra vez", "answer": SHIPPING}])
     worker = cluster.worker()
     worker.start()
     await worker.wait_ready()
@@ -86,7 +86,7 @@ async def test_slow_or_failing_classifier_falls_back_in_time_and_faq_flows(
     timeout_s = 2.0
     await offline_llm.script_classifier(
         [
-            {"contains": "domingo", "latency_ms": 8000, "answer": SHIPPING},  # slow
+            {"contains": "vez pasada", "latency_ms": 8000, "answer": SHIPPING},  # slow
             {"model": "llama-3.1-8b-instant", "status": 503},  # then down
         ]
     )

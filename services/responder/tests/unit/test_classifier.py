@@ -43,7 +43,7 @@ from mailroom_responder.runtime import TableClassifyDone, TableState
 from mailroom_responder.service import build_service
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 
-UNSURE = "Buenas, les escribo por lo del sábado"  # the router: llm/general, not sure
+UNSURE = "Hola! tengo una duda con lo de la otra vez"  # the router: llm/general, not sure
 SHIPPING = {
     "route": "faq",
     "faq_topic": "shipping",

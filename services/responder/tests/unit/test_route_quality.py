@@ -20,12 +20,15 @@ ROOT = Path(__file__).resolve().parents[4]
 CORPUS = ROOT / "bench/data/routing"
 DEMO_CATALOGUE = ROOT / "deploy/local/demo/catalogue.csv"
 PACKAGE = Path(str(resources.files("mailroom_responder.decision")))
+# The test split: test.jsonl (760 mails) and test_b.jsonl (240, written later by three
+# new writers, first measured after the router of 2026-12-02 afternoon was built).
+TEST = sorted(CORPUS.glob("test*.jsonl"))
 
 
 @pytest.fixture(scope="module")
 def figures() -> dict[str, object]:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench/route_eval.py"), str(CORPUS / "test.jsonl"), "--json"],
+        [sys.executable, str(ROOT / "bench/route_eval.py"), *map(str, TEST), "--json"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -47,24 +50,25 @@ def _get(figures: dict[str, object], *path: str) -> float:
 def test_test_split_is_big_enough(figures: dict[str, object]) -> None:
     test = _get(figures, "mails")
     dev = sum(1 for p in CORPUS.glob("dev_*.jsonl") for line in p.open() if line.strip())
-    assert test >= 760
-    assert test / (test + dev) >= 0.30  # 760 of 2,500 mails, never tuned or trained on
+    assert test >= 1000
+    assert test / (test + dev) >= 0.25  # never tuned or trained on
 
 
 @pytest.mark.parametrize(
     ("path", "floor"),
     [
-        # measured 2026-12-02: 95.1 %, FAQ recall 92.4 %, hand-off 96.5 % / 99.4 %
-        (("route_accuracy",), 0.93),
-        (("routes", "faq", "recall"), 0.90),
-        (("routes", "handoff", "recall"), 0.94),
+        # measured 2026-12-02 on 1,000 test mails: route 93.1 %, FAQ recall 91.3 %,
+        # hand-off recall 94.7 % / precision 98.2 %, catalogue recall 95.0 %
+        (("route_accuracy",), 0.91),
+        (("routes", "faq", "recall"), 0.89),
+        (("routes", "handoff", "recall"), 0.92),
         (("routes", "handoff", "precision"), 0.96),
-        (("routes", "catalogue", "recall"), 0.95),
+        (("routes", "catalogue", "recall"), 0.93),
         (("faq_topic_accuracy",), 0.96),
-        (("product_recall",), 0.97),
+        (("product_recall",), 0.96),
         (("language_accuracy",), 0.98),
-        (("by_language", "es", "accuracy"), 0.92),
-        (("by_language", "en", "accuracy"), 0.93),
+        (("by_language", "es", "accuracy"), 0.90),
+        (("by_language", "en", "accuracy"), 0.91),
     ],
 )
 def test_floor(figures: dict[str, object], path: tuple[str, ...], floor: float) -> None:
@@ -103,6 +107,6 @@ def test_shipped_model_is_reproducible(tmp_path: Path) -> None:
 
 
 def test_train_refuses_the_test_split(tmp_path: Path) -> None:
-    proc = _train(tmp_path / "m.json", CORPUS / "test.jsonl")
+    proc = _train(tmp_path / "m.json", CORPUS / "test_b.jsonl")
     assert proc.returncode == 2
     assert "test split" in proc.stderr

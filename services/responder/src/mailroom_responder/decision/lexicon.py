@@ -161,6 +161,9 @@ class Lexicon:
     phrases: dict[str, list[tuple[tuple[str, ...], frozenset[Concept]]]]
     known: frozenset[str]  # stems of every listed word: never "corrected"
     _fuzzy: dict[str, str] = field(default_factory=dict, repr=False)
+    # A listed word whose stem is this short matches as written (or with a plural "s")
+    # only: the stem of "vans" is "van" ("ya van tres semanas"), of "hates" "hat".
+    _exact: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def concepts_of(self, text: str) -> set[Concept]:
         """Every concept of a name or keyword list (no fuzzy matching)."""
@@ -192,6 +195,9 @@ class Lexicon:
                 matched = 0
                 for phrase, concepts in self.phrases.get(stems[i], ()):
                     n = len(phrase)
+                    forms = self._exact.get(stems[i]) if n == 1 else None
+                    if forms is not None and plain[i] not in forms:
+                        continue
                     if tuple(stems[i : i + n]) == phrase:
                         text = " ".join(words[i : i + n])
                         found.extend(Mention(c, s_index, i, i + n, text) for c in concepts)
@@ -201,23 +207,31 @@ class Lexicon:
         return found
 
 
+_EXACT_MAX = 3
+
+
 def _phrase(text: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in tokens(text))
 
 
 def parse_lexicon(data: dict[str, Any]) -> Lexicon:
     table: dict[tuple[str, ...], set[Concept]] = defaultdict(set)
+    exact: dict[str, set[str]] = defaultdict(set)
+
+    def add(word: str, concept: Concept) -> None:
+        phrase = _phrase(word)
+        if phrase:
+            table[phrase].add(concept)
+        if len(phrase) == 1 and len(phrase[0]) <= _EXACT_MAX:
+            form = " ".join(tokens(word)).replace("'", "")
+            exact[phrase[0]] |= {form, form + "s"}
+
     for kind in KINDS:
         for name, words in (data.get(kind) or {}).items():
-            concept = (_KIND_NAME[kind], str(name))
             for word in [name, *(words or [])]:
-                phrase = _phrase(str(word))
-                if phrase:
-                    table[phrase].add(concept)
+                add(str(word), (_KIND_NAME[kind], str(name)))
     for word in data.get("other_products") or []:
-        phrase = _phrase(str(word))
-        if phrase:
-            table[phrase].add(("other", " ".join(phrase)))
+        add(str(word), ("other", " ".join(_phrase(str(word)))))
     styles = tuple(p for p in (_phrase(str(s)) for s in data.get("style_phrases") or []) if p)
     for phrase in styles:
         table[phrase].add(("style", " ".join(phrase)))
@@ -237,6 +251,7 @@ def parse_lexicon(data: dict[str, Any]) -> Lexicon:
         phrases=dict(phrases),
         known=frozenset(known | {stem(w) for w in data.get("known_words") or []}),
         _fuzzy=fuzzy,
+        _exact={k: frozenset(v) for k, v in exact.items()},
     )
 
 

@@ -29,9 +29,11 @@ from mailroom_responder.decision.document import Document, read_document
 from mailroom_responder.decision.faq import FaqBook, FaqEntry
 from mailroom_responder.decision.model import RouteModel, default_model, features
 from mailroom_responder.decision.signals import (
+    Layout,
     ProductCues,
     Scored,
     handoff_hits,
+    layout_signals,
     scan_document,
     thing_places,
     topic_and_product_hits,
@@ -121,6 +123,7 @@ class Reading:
     topics: list[Scored]
     product_cues: ProductCues
     language: str
+    layout: Layout = field(default_factory=dict)
 
     def strength(self, *, firm: bool = False) -> dict[str, float]:
         """Product cue weight per kind (``firm``: strong phrases only)."""
@@ -145,7 +148,7 @@ class Reading:
             out.append("category")
         if self.found.not_carried:
             out.append("not_carried")
-        return out
+        return out + layout_signals(self.layout)
 
 
 def read(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Reading:
@@ -153,7 +156,8 @@ def read(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Reading:
     masked = doc.masked(found.mask())
     cues = faq.cues
     scan = scan_document(masked, cues)
-    topics, product_cues = topic_and_product_hits(masked, cues, thing_places(found), scan)
+    places = thing_places(found)
+    topics, product_cues, layout = topic_and_product_hits(masked, cues, places, scan)
     return Reading(
         masked,
         found,
@@ -161,6 +165,7 @@ def read(doc: Document, faq: FaqBook, catalogue: Catalogue) -> Reading:
         topics,
         product_cues,
         detect_language(doc.raw),
+        layout,
     )
 
 

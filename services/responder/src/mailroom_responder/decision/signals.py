@@ -16,15 +16,20 @@ from mailroom_responder.decision.cues import Cues, Hit, Rule, Scan
 from mailroom_responder.decision.document import Document
 
 __all__ = [
+    "Layout",
     "ProductCues",
     "Scored",
     "handoff_hits",
+    "layout_signals",
     "scan_document",
     "thing_places",
     "topic_and_product_hits",
 ]
 
 ProductCues = dict[str, list[tuple[str, float]]]
+# What each sentence holds, by index: "thing" (names a product, category or unsold kind),
+# "topic" (an FAQ topic hit), "cue" (a price/stock/detail phrase), "question".
+Layout = dict[int, frozenset[str]]
 
 _SHIELDED = frozenset({"legal", "angry", "damaged_goods", "wrong_item", "refund_dispute"})
 _PRESENT = frozenset(
@@ -118,14 +123,19 @@ def _char_starts(words: tuple[str, ...]) -> list[int]:
 
 def topic_and_product_hits(
     doc: Document, cues: Cues, things: dict[int, set[int]], scan: Scan
-) -> tuple[list[Scored], ProductCues]:
+) -> tuple[list[Scored], ProductCues, Layout]:
     shields = cues.not_topic.by_sentence(scan)
     topic_hits = _scan(cues.topics, scan, shields)
     product_hits = _scan(cues.product, scan, {})
     scored: dict[str, Scored] = {}
     product: ProductCues = defaultdict(list)
+    layout: dict[int, set[str]] = defaultdict(set)
+    for si in things:
+        layout[si].add("thing")
     asks = any(s.question for s in doc.sentences if not s.subject)
     for si, sentence in enumerate(doc.sentences):
+        if sentence.question and not sentence.subject:
+            layout[si].add("question")
         if si not in topic_hits and si not in product_hits:
             continue
         text = sentence.text
@@ -150,6 +160,7 @@ def topic_and_product_hits(
             entry.asked += gain if sentence.question else 0.0
             entry.first = min(entry.first, (si, hit.start))
             entry.hits.append(hit.text)
+            layout[si].add("topic")
         shown = tuple("§" if i in sentence.masked else w for i, w in enumerate(sentence.words))
         starts = _char_starts(shown)
         products_at = [starts[i] for i in sorted(things.get(si, ())) if i < len(starts)]
@@ -159,7 +170,29 @@ def topic_and_product_hits(
             if _overlaps(hit, shields.get(si, [])) or _attached(hit, owners, products_at):
                 continue
             product[kind].append((hit.text, weight))
-    return _rank_topics(scored), dict(product)
+            layout[si].add("cue")
+    return _rank_topics(scored), dict(product), {si: frozenset(v) for si, v in layout.items()}
+
+
+def layout_signals(layout: Layout) -> list[str]:
+    """How products and topics share the sentences: "si compro dos pantalones, ¿pago un
+    solo envío?" (one sentence, a policy) reads apart from "¿hay tapado en S? ¿y cuánto
+    tarda el envío?" (two questions, one each)."""
+    out: set[str] = set()
+    for marks in layout.values():
+        asked = "question" in marks
+        if "thing" in marks and "topic" in marks:
+            out.add("layout:thing_with_topic")
+        elif "thing" in marks and asked:
+            out.add("layout:thing_asked" + ("_cue" if "cue" in marks else ""))
+        elif "topic" in marks and asked:
+            out.add("layout:topic_asked_apart")
+    if {"layout:topic_asked_apart"} <= out and out & {
+        "layout:thing_asked",
+        "layout:thing_asked_cue",
+    }:
+        out.add("layout:two_questions")
+    return sorted(out)
 
 
 def _scan(
