@@ -22,6 +22,7 @@ from mailroom_common.events import (
     TaskStatus,
 )
 from mailroom_responder import outcomes
+from mailroom_responder.decision.answers import catalogue_answer
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.decision.routing import Decision, decide
@@ -117,6 +118,45 @@ def handoff(
     return out
 
 
+def _fixed_reply(
+    decision: Decision, *, catalogue: Catalogue, faq: FaqBook, language: str
+) -> tuple[str, str] | None:
+    """(reply, reason) when no LLM is needed: the FAQ entry's answer, or the catalogue
+    templates' answer to a price or stock question."""
+    if decision.route is Route.FAQ and decision.faq is not None:
+        return decision.faq.answers[language], f"faq v{faq.version}"
+    templated = catalogue_answer(decision, catalogue, faq, language)
+    return (templated.text, templated.reason) if templated is not None else None
+
+
+def _nothing_to_read(
+    email: InboundEmail, *, to: str, faq: FaqBook, cfg: InboundConfig
+) -> list[Emission] | None:
+    """A mail with no new text: attachments only go to a person (a photo may show a
+    damaged item); nothing at all is recorded as ignored (``no_text``). A subject with
+    words in it is still read by the router (None)."""
+    if email.attachments:
+        return handoff(
+            email,
+            reason="attachment_only",
+            to=to,
+            faq=faq,
+            ack=cfg.handoff_ack,
+            intent="attachment_only",
+        )
+    if any(ch.isalnum() for ch in strip_invisible(email.subject)):
+        return None
+    return [
+        outcomes.status(
+            email,
+            TaskStatus.IGNORED,
+            reason="no_text",
+            route=Route.HANDOFF,
+            intent="no_text",
+        )
+    ]
+
+
 def handle_inbound(
     email: InboundEmail,
     *,
@@ -139,9 +179,13 @@ def handle_inbound(
     to = recipient(email.from_address, email.reply_to)
     body = strip_invisible(email.text)
     turn = Turn("customer", body) if body.strip() else None
+    unanswerable: list[Emission] | None
     if to is None:
-        emissions += handoff(email, reason="no_reply_address", to=None, faq=faq, ack=False)
-        return InboundResult(emissions, customer_turn=turn)
+        unanswerable = handoff(email, reason="no_reply_address", to=None, faq=faq, ack=False)
+    else:
+        unanswerable = _nothing_to_read(email, to=to, faq=faq, cfg=cfg) if turn is None else None
+    if to is None or unanswerable is not None:
+        return InboundResult(emissions + (unanswerable or []), customer_turn=turn)
     language = language_of(email)
     text = f"{strip_invisible(email.subject)}\n{body}"
     if decision is None:
@@ -161,30 +205,29 @@ def handle_inbound(
             decision=record,
         )
         return InboundResult(emissions, customer_turn=turn, decision=decision)
-    if decision.route is Route.FAQ and decision.faq is not None:
-        answer = decision.faq.answers[language]
-        emissions.append(
+    fixed = _fixed_reply(decision, catalogue=catalogue, faq=faq, language=language)
+    if fixed is not None:  # the FAQ answer, or a catalogue answer from live figures
+        body_text, why = fixed
+        emissions += [
             outcomes.outbound(
                 email,
                 OutboundKind.REPLY,
                 to=to,
-                body=answer,
-                route=Route.FAQ,
+                body=body_text,
+                route=decision.route,
                 intent=decision.intent,
-            )
-        )
-        emissions.append(
+            ),
             outcomes.status(
                 email,
                 TaskStatus.REPLIED,
                 attempts=email.attempt,
-                route=Route.FAQ,
+                route=decision.route,
                 intent=decision.intent,
-                reply_text=answer,
-                reason=f"faq v{faq.version}",
+                reply_text=body_text,
+                reason=why,
                 decision=record,
-            )
-        )
+            ),
+        ]
         return InboundResult(emissions, customer_turn=turn, decision=decision)
     # The desk reports what happens next; until then PROCESSING carries the decision.
     emissions = outcomes.with_decision(emissions, record)

@@ -126,27 +126,47 @@ async def test_bad_record_is_dead_lettered_not_a_crash(service: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "sku", "figure"),
+    ("text", "sku", "said"),
     [
-        ("¿Qué precio tiene el jean mom?", "JM-01", "talle 38 azul $45000 stock 3"),
-        ("¿tienen la remera en talle M?", "RB-01", "talle M negro $12500 stock 7"),
+        ("¿Qué precio tiene el jean mom?", "JM-01", ["Jean Mom: $ 45.000.", "azul (38)"]),
+        (
+            "¿tienen la remera en talle M?",
+            "RB-01",
+            ["Tenemos stock en talle M negro.", "En talle M blanco está agotado"],
+        ),
     ],
 )
-async def test_product_questions_use_the_catalogue(
-    service: Any, make_email: Callable[..., Any], text: str, sku: str, figure: str
+async def test_price_and_stock_are_answered_from_the_catalogue(
+    service: Any, make_email: Callable[..., Any], text: str, sku: str, said: list[str]
+) -> None:
+    """No LLM call: the templates of the FAQ file, with the live figures."""
+    svc, publisher, llm = service
+    assert await _answer(svc, publisher, make_email(text)) == "catalogue"  # no LLM request
+    assert llm.calls == []
+    (reply,) = publisher.of("outbound_email")
+    assert reply.route is Route.CATALOGUE
+    for part in said:
+        assert part in reply.body_text
+    replied = publisher.of("status_changed")[-1]
+    assert replied.status is TaskStatus.REPLIED
+    assert replied.reason.startswith("catalogue template v")
+    assert sku in replied.reason
+
+
+async def test_product_detail_questions_go_to_the_llm_with_the_excerpt(
+    service: Any, make_email: Callable[..., Any]
 ) -> None:
     svc, publisher, llm = service
-    assert await _answer(svc, publisher, make_email(text)) == "replied"
+    email = make_email("¿El jean mom es de tela rígida o elastizada? ¿Cómo calza?")
+    assert await _answer(svc, publisher, email) == "replied"
     (messages,) = llm.calls
-    system = messages[0]["content"]
-    excerpt = system.split("CATÁLOGO (datos", 1)[1]
+    excerpt = messages[0]["content"].split("CATÁLOGO (datos", 1)[1]
     first_product = excerpt.splitlines()[1]
-    assert f"SKU {sku}" in first_product
-    assert figure in first_product
+    assert "SKU JM-01" in first_product
+    assert "talle 38 azul $45000 stock 3" in first_product
     assert len(excerpt) <= 2000 + 60
     (reply,) = publisher.of("outbound_email")
     assert reply.route is Route.CATALOGUE
-    assert sku in reply.body_text
 
 
 async def test_history_holds_the_last_three_turns(
@@ -228,7 +248,15 @@ async def test_prompt_injection_corpus(
         assert out.to == "ana@customer.test"
     statuses = publisher.of("status_changed")
     final = statuses[-1]
-    if obedient is not None:
+    if obedient is not None and not llm.calls:
+        # A price/stock question is answered from the catalogue's templates: nothing the
+        # mail says can reach the reply, the live figures do.
+        (out,) = publisher.of("outbound_email")
+        assert final.status is TaskStatus.REPLIED, final
+        assert "$1 " not in out.body_text + " "
+        assert "99" not in out.body_text
+        assert "$ 12.500" in out.body_text
+    elif obedient is not None:
         # Leaks and invented figures are not sent: a person takes over.
         assert final.status is TaskStatus.HANDOFF, final
         assert all(o.kind is OutboundKind.HANDOFF_ACK for o in publisher.of("outbound_email"))

@@ -287,7 +287,7 @@ async def test_the_inbound_agent_decides_only_after_the_first_load(
     svc.app.finalize()
     svc.app.conf.store = "memory://"
     svc.app.flow_control.resume()
-    email = make_email("¿Qué precio tiene el jean mom?")
+    email = make_email("¿Cómo calza el jean mom? ¿La tela es rígida?")  # for the LLM
     starter = asyncio.create_task(cache.load_until_ready())
 
     async with svc.agents.inbound.test_context() as agent:

@@ -65,7 +65,7 @@ class Harness:
 def request_for(
     make_email: Callable[..., InboundEmail], faq: FaqBook, catalogue: Catalogue
 ) -> Callable[..., LlmRequest]:
-    def build(text: str = "¿Qué precio tiene el jean mom?", **kw: Any) -> LlmRequest:
+    def build(text: str = "¿Cómo calza el jean mom? ¿La tela es rígida?", **kw: Any) -> LlmRequest:
         email = make_email(text, **kw)
         result = handle_inbound(
             email, history=[], faq=faq, catalogue=catalogue, cfg=InboundConfig()

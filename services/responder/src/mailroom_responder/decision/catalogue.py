@@ -31,6 +31,7 @@ __all__ = [
     "ProductInfo",
     "VariantInfo",
     "format_price",
+    "sizes_asked",
     "stem",
 ]
 
@@ -287,7 +288,7 @@ class Catalogue:
         ranked = self._related(found)
         named = len(found.products)
         chosen = [p for _, p in ranked[: max(limit, named)]]
-        sizes = _asked_sizes(doc)
+        sizes = {w for ws in sizes_asked(doc).values() for w in ws}
         colours = {m.concept[1] for m in found.mentions if m.concept[0] == "colour"}
         lines: list[str] = []
         used = 0
@@ -377,16 +378,19 @@ def _with_places(
     )
 
 
-def _asked_sizes(doc: Document) -> set[str]:
-    sizes: set[str] = set()
-    for s in doc.sentences:
+def sizes_asked(doc: Document) -> dict[int, set[str]]:
+    """Sizes the mail names, per sentence: "M", "xl", "talle 40", "in S" (a bare "s" is a
+    size only after talle/talla/size/en/in)."""
+    out: dict[int, set[str]] = defaultdict(set)
+    for si, s in enumerate(doc.sentences):
         for i, w in enumerate(s.words):
             before = s.words[i - 1] if i else ""
-            if (w in _SIZE_WORDS and w not in {"s"}) or (
-                before in ("talle", "talla", "size", "numero", "nro") and len(w) <= 4
+            sized = before in ("talle", "talla", "size", "numero", "nro")
+            if (w in _SIZE_WORDS and (w != "s" or before in ("en", "in"))) or (
+                sized and len(w) <= 4
             ):
-                sizes.add(w)
-    return sizes
+                out[si].add(w)
+    return dict(out)
 
 
 def _variant_text(v: VariantInfo) -> str:

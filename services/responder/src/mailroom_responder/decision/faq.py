@@ -7,6 +7,7 @@ cues) and ``phrases`` (strong cues) are added to that topic's rules in ``cues.ya
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.model import RouteModel
 from mailroom_responder.decision.text import tokens
 
-__all__ = ["FaqBook", "FaqEntry", "load_faq", "parse_faq"]
+__all__ = ["CATALOGUE_TEMPLATES", "FaqBook", "FaqEntry", "load_faq", "parse_faq"]
 
 LANGUAGES = ("es", "en")
 KEYWORD_WEIGHT = 0.5
@@ -43,6 +44,8 @@ class FaqBook:
     min_score: int
     entries: tuple[FaqEntry, ...]
     templates: dict[str, dict[str, str]]
+    # Replies to price and stock questions (decision/answers.py); {}: the LLM answers.
+    catalogue_templates: dict[str, dict[str, str]] = field(default_factory=dict)
     # The router's model for this shop; None: the packaged one.
     route_model: RouteModel | None = field(default=None, compare=False, repr=False)
     _cues: list[Cues] = field(default_factory=list, compare=False, repr=False)
@@ -73,6 +76,57 @@ class FaqBook:
         return texts.get(language) or texts["es"]
 
 
+# Each catalogue template (decision/answers.py) and the fields it may use.
+CATALOGUE_TEMPLATES: dict[str, frozenset[str]] = {
+    "greeting": frozenset(),
+    "closing": frozenset(),
+    "price": frozenset({"product", "price"}),
+    "price_range": frozenset({"product", "low", "high"}),
+    "in_stock": frozenset({"product", "variants"}),
+    "sold_out": frozenset({"product", "variants"}),
+    "available": frozenset({"product", "variants"}),
+    "none_available": frozenset({"product"}),
+    "no_such_variant": frozenset({"product", "asked", "sizes", "colours"}),
+    "category": frozenset({"category", "products"}),
+    "not_carried": frozenset({"thing"}),
+    "alternatives": frozenset({"products"}),
+}
+
+
+def _catalogue_templates(raw: Any) -> dict[str, dict[str, str]]:
+    """The ``catalogue_templates`` section of the FAQ file; {} when the file has none (then
+    every catalogue question goes to the LLM). ValueError when a template is missing, lacks
+    a language or uses a field it does not have."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError("FAQ catalogue_templates must be a mapping of name → {es, en}")
+    unknown = sorted(set(raw) - set(CATALOGUE_TEMPLATES))
+    if unknown:
+        raise ValueError(f"FAQ catalogue_templates: unknown template(s) {unknown}")
+    out: dict[str, dict[str, str]] = {}
+    for name, allowed in CATALOGUE_TEMPLATES.items():
+        texts = raw.get(name) or {}
+        if not isinstance(texts, dict) or not all(
+            str(texts.get(lang, "")).strip() for lang in LANGUAGES
+        ):
+            raise ValueError(f"FAQ catalogue template {name!r} needs es and en texts")
+        out[name] = {}
+        for lang in LANGUAGES:
+            text = " ".join(str(texts[lang]).split())
+            try:
+                fields = {f for _lit, f, _spec, _conv in string.Formatter().parse(text) if f}
+            except ValueError as exc:
+                raise ValueError(f"FAQ catalogue template {name!r} ({lang}): {exc}") from None
+            if fields - allowed:
+                raise ValueError(
+                    f"FAQ catalogue template {name!r} ({lang}) uses {sorted(fields - allowed)}; "
+                    f"it may use {sorted(allowed) or 'no fields'}"
+                )
+            out[name][lang] = text
+    return out
+
+
 def _entry(key: str, raw: dict[str, Any]) -> FaqEntry:
     answers = raw.get("answer") or {}
     missing = [lang for lang in LANGUAGES if not str(answers.get(lang, "")).strip()]
@@ -100,6 +154,7 @@ def parse_faq(data: dict[str, Any]) -> FaqBook:
         min_score=int(data.get("min_score", 1)),
         entries=entries,
         templates=templates,
+        catalogue_templates=_catalogue_templates(data.get("catalogue_templates")),
     )
 
 

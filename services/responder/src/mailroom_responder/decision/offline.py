@@ -15,6 +15,7 @@ from typing import Any
 from mailroom_common.catalogue_import import CatalogueRow
 from mailroom_common.events import Route
 from mailroom_common.quotes import customer_parts
+from mailroom_responder.decision.answers import catalogue_answer
 from mailroom_responder.decision.catalogue import Catalogue, ProductInfo, VariantInfo
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.decision.routing import Decision, decide
@@ -63,13 +64,15 @@ def _fill(text: str, shop: Shop) -> str:
 
 
 def reply_without_llm(decision: Decision, shop: Shop) -> str | None:
-    """What the shop would send with no LLM call: the FAQ answer or the hand-off note."""
+    """What the shop would send with no LLM call: the FAQ answer, the catalogue answer
+    from templates, or the hand-off note."""
     language = "en" if decision.language == "en" else "es"
     if decision.route is Route.FAQ and decision.faq is not None:
         return _fill(decision.faq.answers[language], shop)
     if decision.route is Route.HANDOFF and shop.handoff_ack:
         return _fill(shop.faq.template("handoff_ack", language), shop)
-    return None
+    answer = catalogue_answer(decision, shop.catalogue, shop.faq, language)
+    return _fill(answer.text, shop) if answer is not None else None
 
 
 def explain_line(obj: Any, shop: Shop) -> dict[str, Any]:
@@ -87,7 +90,8 @@ def explain_line(obj: Any, shop: Shop) -> dict[str, Any]:
         return {"id": mail_id, "error": "'subject' must be a string"}
     text = strip_invisible(customer_parts(body).text)
     decision = decide(strip_invisible(subject), text, shop.faq, shop.catalogue)
-    llm_needed = decision.route in (Route.CATALOGUE, Route.LLM)
+    reply = reply_without_llm(decision, shop)
+    llm_needed = decision.route in (Route.CATALOGUE, Route.LLM) and reply is None
     excerpt = (
         shop.catalogue.excerpt_for(decision.document, decision.found, EXCERPT_MAX_CHARS)
         if llm_needed and decision.document is not None
@@ -102,7 +106,7 @@ def explain_line(obj: Any, shop: Shop) -> dict[str, Any]:
         "language": "en" if decision.language == "en" else "es",
         "product_skus": list(decision.product_skus),
         "excerpt": excerpt,
-        "reply": reply_without_llm(decision, shop),
+        "reply": reply,
         "llm_needed": llm_needed,
         "evidence": list(decision.evidence),
     }

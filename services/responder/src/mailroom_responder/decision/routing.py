@@ -90,6 +90,10 @@ class Decision:
     product_skus: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
     faq: FaqEntry | None = None
+    # Catalogue route: what is asked of the products, firmly ("price", "stock", "detail",
+    # "fit"), and an FAQ topic the mail asks as well ("¿…y cuánto tarda el envío?").
+    asks: tuple[str, ...] = ()
+    also_topic: str | None = None
     found: Found = field(default_factory=Found, compare=False, repr=False)
     document: Document | None = field(default=None, compare=False, repr=False)
 
@@ -425,6 +429,9 @@ def _catalogue(
         reason,
         confidence,
         evidence=tuple(evidence),
+        asks=tuple(sorted(k for k, v in strength.items() if v >= 1.0)),
+        # A weak hit ("¿hay talle L?" scores sizes) is part of the product question.
+        also_topic=also.topic if also is not None and also.score >= 1.0 else None,
         **common,  # type: ignore[arg-type]
     )
 
