@@ -36,6 +36,7 @@ _OPEN_ASKS = frozenset({"detail", "fit"})
 _MAX_PRODUCTS = 4
 _MAX_ALTERNATIVES = 3
 _MAX_LISTED = 5
+_WEAKER_BY = 1.9  # a match this much weaker than the best is not answered about
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class Answer:
     text: str
     facts: tuple[Fact, ...]
     reason: str  # "catalogue template v3: price REM-BAS" (recorded on the task)
+    skus: tuple[str, ...] = ()  # the products it answers about (not lists, alternatives)
 
 
 def money(price: Decimal, currency: str, language: str) -> str:
@@ -251,10 +253,12 @@ def catalogue_answer(
     lang = "en" if language == "en" else "es"
     writer = _Writer(templates, lang)
     found = decision.found
+    skus: tuple[str, ...] = ()
     if decision.intent == "not_carried" or (not found.products and found.not_carried):
         body = _not_carried(writer, decision, catalogue)
     elif found.products:
         body = _products(writer, decision)
+        skus = tuple(body[1]) if body is not None else ()
     elif found.categories:
         body = _category(writer, decision, catalogue)
     else:
@@ -268,7 +272,7 @@ def catalogue_answer(
         what.append(f"faq:{entry.key}")
     text = "\n\n".join([writer.say("greeting"), *paragraphs, writer.say("closing")])
     reason = f"catalogue template v{faq.version}: {decision.intent} " + " ".join(what)
-    return Answer(text, tuple(writer.facts), reason)
+    return Answer(text, tuple(writer.facts), reason, skus)
 
 
 _Body = tuple[list[str], list[str]]  # paragraphs, what they answer
@@ -294,11 +298,15 @@ def _products(writer: _Writer, decision: Decision) -> _Body | None:
     )
     paragraphs: list[str] = []
     what: list[str] = []
-    for match in found.products[:_MAX_PRODUCTS]:
+    # A product named by its type and attributes outranks one a lone word suggests
+    # ("¿tienen la campera de jean en L? ¿abriga?": not the coat that "abriga" recalls).
+    top = max(m.score for m in found.products)
+    named = [m for m in found.products if m.score >= top - _WEAKER_BY]
+    for match in named[:_MAX_PRODUCTS]:
         product = match.product
         if not product.variants:
             return None
-        asked = _asked_of(match, by_sentence, elsewhere, alone=len(found.products) == 1)
+        asked = _asked_of(match, by_sentence, elsewhere, alone=len(named) == 1)
         matching = [
             v
             for v in product.variants
