@@ -61,7 +61,7 @@ HANDOFF_MAILS = (
     ("Order", "My order #{n} never arrived, I want to speak to a human."),
 )
 LLM_MAILS = (
-    ("Jean", "¿Qué precio tiene el jean mom en talle 40?"),
+    ("Jean", "¿De qué tela es el jean mom? ¿Cómo calza?"),
     ("Local", "Hola, ¿abren el local a la calle los domingos por la tarde?"),
 )
 IGNORED_HEADERS = (

@@ -254,9 +254,9 @@ async def test_one_trace_per_email_hop_by_hop(make_system: MakeSystem, otlp: Otl
         return Mail(name, e.message_id(name), e.address(name), subject, body)
 
     faq = mail("faq", "Envíos", "Hola! ¿Hacen envíos a Córdoba y cuánto tardan en llegar?")
-    llm = mail("llm", "Jean mom", "¿Qué precio tiene el jean mom? ¿Tienen talle 40 en azul?")
+    llm = mail("llm", "Jean mom", "¿De qué tela es el jean mom? ¿Cómo calza?")
     retried = mail("retried", "Remera", "Hola, ¿cuánto cuesta la remera básica en talle M?")
-    again = mail("again", "Buzo", "Buenas, ¿qué precio tiene el jean mom en talle 36?")
+    again = mail("again", "Buzo", "Buenas, ¿el jean mom es de tela rígida? ¿Cómo calza?")
 
     # FAQ and catalogue emails together; the LLM path's faults are scripted one at a time
     # below, so each fault hits exactly the email it is meant for.

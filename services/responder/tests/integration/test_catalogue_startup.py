@@ -40,9 +40,10 @@ from .conftest import seed_catalogue, wait_for
 pytestmark = pytest.mark.integration
 
 PRODUCT_QUESTIONS = [
-    "¿Qué precio tiene el jean mom?",
-    "Hola, ¿cuánto cuesta el jean mom en talle 38?",
-    "¿Tienen la remera básica en talle M? ¿Qué precio tiene?",
+    # For the LLM (no template answers material or fit), with the excerpt.
+    "¿De qué tela es el jean mom?",
+    "Hola, ¿cómo calza el jean mom? ¿Es de tela rígida?",
+    "¿La remera básica es de algodón? ¿Encoge al lavarla?",
 ]
 FAQ_QUESTIONS = ["¿Hacen envíos a Córdoba?", "¿Qué medios de pago aceptan?"]
 HANDOFF = "Quiero hablar con una persona"

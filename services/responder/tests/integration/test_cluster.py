@@ -14,9 +14,10 @@ from .conftest import wait_for
 pytestmark = pytest.mark.integration
 
 QUESTIONS = [
-    "¿Qué precio tiene el jean mom?",
-    "¿tienen la remera básica en talle M?",
-    "¿Cuánto cuesta la remera básica negra?",
+    # Questions the catalogue templates cannot answer: each one is an LLM call.
+    "¿De qué tela es el jean mom?",
+    "¿La remera básica es de algodón? ¿Encoge al lavarla?",
+    "¿Cómo calza la remera básica negra?",
 ]
 
 
