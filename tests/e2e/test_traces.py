@@ -255,7 +255,7 @@ async def test_one_trace_per_email_hop_by_hop(make_system: MakeSystem, otlp: Otl
 
     faq = mail("faq", "Envíos", "Hola! ¿Hacen envíos a Córdoba y cuánto tardan en llegar?")
     llm = mail("llm", "Jean mom", "¿De qué tela es el jean mom? ¿Cómo calza?")
-    retried = mail("retried", "Remera", "Hola, ¿cuánto cuesta la remera básica en talle M?")
+    retried = mail("retried", "Remera", "Hola, ¿la remera básica es de algodón? ¿Encoge?")
     again = mail("again", "Buzo", "Buenas, ¿el jean mom es de tela rígida? ¿Cómo calza?")
 
     # FAQ and catalogue emails together; the LLM path's faults are scripted one at a time
