@@ -7,7 +7,9 @@ partition counts, cleanup policies and retention.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -114,12 +116,17 @@ async def ensure_topics(
     *,
     replication_factor: int = 1,
     name_prefix: str = "",
+    visible_within_s: float = 30.0,
 ) -> list[str]:
     """Create missing topics and check existing ones; return the names created.
 
-    Idempotent. An existing topic with fewer partitions is grown (Kafka allows that);
-    more partitions or another cleanup policy raise :class:`TopicMismatchError`, because
-    shrinking or changing compaction would reorder or lose data.
+    Returns only once the brokers' metadata lists every created topic (a KRaft broker
+    learns of a new topic a moment after the controller has made it), so a producer
+    or a second call straight after sees them; :class:`TimeoutError` after
+    ``visible_within_s``. Idempotent. An existing topic with fewer partitions is grown
+    (Kafka allows that); more partitions or another cleanup policy raise
+    :class:`TopicMismatchError`, because shrinking or changing compaction would reorder
+    or lose data.
     """
     wanted = {name_prefix + s.name: s for s in specs}
     existing = set(await admin.list_topics())
@@ -139,8 +146,21 @@ async def ensure_topics(
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(to_create)
         created = [t.name for t in to_create]
+        await _await_visible(admin, set(created), visible_within_s)
     await _check_existing(admin, {n: s for n, s in wanted.items() if n in existing})
     return created
+
+
+async def _await_visible(admin: AIOKafkaAdminClient, names: set[str], within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    delay = 0.05
+    while missing := names - set(await admin.list_topics()):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"topics not in the brokers' metadata after {within_s}s: {sorted(missing)}"
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
 
 
 async def _check_existing(admin: AIOKafkaAdminClient, specs: dict[str, TopicSpec]) -> None:
