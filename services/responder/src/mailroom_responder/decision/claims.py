@@ -1,0 +1,330 @@
+"""What a reply says about products, checked against the live catalogue. Pure.
+
+A reply is read as the router reads a mail (folded sentences of words). Each sentence,
+cut into clauses at commas, "pero"/"but" and brackets, is about the product named
+nearest before (else after) in it, or the one the previous sentence was about. Then:
+
+* a **price** (a figure after ``$``/``ARS``, before "pesos", or written with thousands
+  separators) must be a price of that product, of a product named right after it
+  ("los $28.900 corresponden al buzo cuello redondo"), a total of the products named,
+  or a figure the customer wrote;
+* a **size or colour** said of a product must be one it comes in;
+* a **stock claim** ("tenemos", "disponible", "in stock" / "agotado", "no lo tenemos",
+  "sold out") must match live stock for the sizes and colours of its clause, and a count
+  ("quedan 2", "only one left") the variant's stock.
+
+Each problem is a short reason naming the product, so a blocked reply can be rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mailroom_responder.decision.catalogue import Catalogue, Found, ProductInfo, VariantInfo
+from mailroom_responder.decision.document import Sentence, read_document
+from mailroom_responder.decision.lexicon import default_lexicon, stem
+from mailroom_responder.decision.reply_words import (
+    Clause,
+    clauses,
+    count_in,
+    money_in,
+    money_value,
+    size_words,
+    sizes_of,
+)
+from mailroom_responder.decision.text import fold, tokens
+
+__all__ = ["Claim", "product_claims"]
+
+_NEGATION = re.compile(
+    r"\b(no|sin|ni|agotad[oa]s?|sold out|out of stock|not available|unavailable|"
+    r"(?:don|doesn|isn|aren|can|won)'?\s?t|do not|does not|not in stock|no longer|lamentablemente|"
+    r"unfortunately|sorry)\b"
+)
+_POSITIVE = re.compile(
+    r"\b(tenemos|tengo|hay|disponibles?|stock|queda|quedan|available|in stock|we have|"
+    r"we ve got|left|lo podes comprar|si)\b"
+)
+_EXISTS = re.compile(r"\b(viene|vienen|comes|come|la hacemos|lo hacemos|existe)\b")
+_BREAKS = re.compile(r"[()\[\]—–]|\s-\s")
+_RANGE = re.compile(r"\b(?:del|de|from)\s+(\w+)\s+(?:al|a|to)\s+(\w+)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    kind: str  # wrong_price | invented_variant | wrong_stock
+    detail: str
+
+
+def _prices(product: ProductInfo) -> set[Decimal]:
+    return {v.price.quantize(Decimal("0.01")) for v in product.variants}
+
+
+def _colour_ok(variant: VariantInfo, colour: str) -> bool:
+    """``colour`` is the lexicon's concept name ("beige"); the variant's colour may be a
+    synonym of it ("camel")."""
+    if stem(colour) in {stem(t) for t in tokens(variant.colour)}:
+        return True
+    return ("colour", colour) in default_lexicon().concepts_of(variant.colour)
+
+
+Groups = list[tuple[str, list[VariantInfo]]]
+
+
+class _Reader:
+    def __init__(self, catalogue: Catalogue, mail_figures: set[Decimal]) -> None:
+        self.catalogue = catalogue
+        self.mail_figures = mail_figures
+        self.claims: list[Claim] = []
+
+    def add(self, kind: str, detail: str) -> None:
+        claim = Claim(kind, detail)
+        if claim not in self.claims:
+            self.claims.append(claim)
+
+    def prices(
+        self,
+        sentence: Sentence,
+        named: list[tuple[int, ProductInfo]],
+        current: ProductInfo | None,
+        candidates: list[ProductInfo],
+    ) -> None:
+        totals = _totals(candidates)
+        for wi, amount in money_in(sentence):
+            value = amount.quantize(Decimal("0.01"))
+            before = [p for pos, p in named if pos < wi]
+            after = [p for pos, p in named if pos > wi]
+            owner = before[-1] if before else current
+            fits = [p for p in (owner, after[0] if after else None) if p is not None]
+            if any(value in _prices(p) for p in fits):
+                continue
+            if value in self.mail_figures or value in totals:
+                continue
+            if not fits:
+                if not any(value in _prices(p) for p in candidates):
+                    self.add("wrong_price", f"{_figure(amount)} is no price of a named product")
+                continue
+            who = fits[0]
+            self.add(
+                "wrong_price",
+                f"{_figure(amount)} is not the price of {who.name} "
+                f"({', '.join(_figure(p) for p in sorted(_prices(who)))})",
+            )
+
+    def clause(
+        self, words: list[str], pool: list[ProductInfo], colours: list[str], *, strict: bool
+    ) -> Groups:
+        """Check one clause about ``pool[0]`` (``strict``: named in it) or about any of
+        ``pool`` (carried from earlier: the claim must hold for one of them)."""
+        text = " ".join(words)
+        problems: list[list[Claim]] = []
+        result: Groups = []
+        for product in pool if not strict else pool[:1]:
+            found, groups = _check_clause(text, words, product, colours)
+            problems.append(found)
+            if not found:
+                result = groups
+                break
+            result = groups
+        if problems and all(problems):
+            for claim in problems[0]:
+                self.add(claim.kind, claim.detail)
+        return result if not (problems and all(problems)) else []
+
+    def count(self, group: tuple[str, list[VariantInfo]], count: int) -> None:
+        label, variants = group
+        stock = sum(v.stock for v in variants)
+        if stock and count != stock and not (count == 2 and stock <= 3):
+            self.add("wrong_stock", f"{label}: {stock} left, not {count}")
+
+
+def _check_clause(
+    text: str, words: list[str], product: ProductInfo, colours: list[str]
+) -> tuple[list[Claim], Groups]:
+    out: list[Claim] = []
+    sizes = size_words(words, product)
+    ranged = {g for m in _RANGE.finditer(text) for g in m.groups()}
+    own_sizes = sizes_of(product)
+    negative = bool(_NEGATION.search(text))
+    for size in sizes if not negative else ():
+        if size not in own_sizes and not (size == "unico" and len(own_sizes) == 1):
+            out.append(
+                Claim("invented_variant", f"{product.name} does not come in size {size.upper()}")
+            )
+    for colour in colours if not negative else ():
+        if not any(_colour_ok(v, colour) for v in product.variants):
+            out.append(Claim("invented_variant", f"{product.name} does not come in {colour}"))
+    sizes = [s for s in sizes if s in own_sizes and s not in ranged]
+    colours = [c for c in colours if any(_colour_ok(v, c) for v in product.variants)]
+    if not sizes and not colours:
+        return out, []
+    positive = bool(_POSITIVE.search(text)) and not negative
+    if not (negative or positive) or (_EXISTS.search(text) and not _POSITIVE.search(text)):
+        return out, []
+    picked = [
+        v
+        for v in product.variants
+        if (not sizes or fold(v.size) in sizes)
+        and (not colours or any(_colour_ok(v, c) for c in colours))
+    ]
+    groups = [(f"{product.name} {label}", vs) for label, vs in _groups(picked, sizes, colours)]
+    for label, variants in groups:
+        stock = sum(v.stock for v in variants)
+        if positive and stock == 0:
+            out.append(Claim("wrong_stock", f"{label} is sold out"))
+        elif negative and variants and all(v.stock > 0 for v in variants):
+            out.append(Claim("wrong_stock", f"{label} is in stock"))
+    if positive and len(groups) == 1 and sizes:
+        count = count_in(text)
+        stock = sum(v.stock for v in groups[0][1])
+        if count is not None and stock and count != stock and not (count == 2 and stock <= 3):
+            out.append(Claim("wrong_stock", f"{groups[0][0]}: {stock} left, not {count}"))
+    return out, groups if positive else []
+
+
+def _groups(
+    picked: list[VariantInfo], sizes: list[str], colours: list[str]
+) -> list[tuple[str, list[VariantInfo]]]:
+    """The claim's units: each size (with the colours given), else each colour."""
+    if sizes:
+        keys = [(s, [v for v in picked if fold(v.size) == s]) for s in dict.fromkeys(sizes)]
+        tail = f" {'/'.join(colours)}" if colours else ""
+        return [(f"size {s.upper()}{tail}", vs) for s, vs in keys if vs]
+    out: list[tuple[str, list[VariantInfo]]] = []
+    for c in dict.fromkeys(colours):
+        vs = [v for v in picked if _colour_ok(v, c)]
+        if vs:
+            out.append((c, vs))
+    return out
+
+
+def _totals(products: list[ProductInfo]) -> set[Decimal]:
+    unique = {p.sku: p for p in products}.values()
+    prices = [min(_prices(p)) for p in unique if p.variants]
+    out: set[Decimal] = set()
+    if len(prices) >= 2:
+        out.add(sum(prices, Decimal(0)))
+    for p in prices:  # "dos a $X cada uno" → a total of 2 or 3 of one product
+        out |= {p * 2, p * 3}
+    return out
+
+
+def _figure(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _anchors(found: Found, si: int) -> list[tuple[int, ProductInfo]]:
+    """Where each product is named in sentence ``si``: its first word there that names no
+    other product ("jean" names every jean, "mom" only one)."""
+    per: dict[str, set[int]] = {}
+    for m in found.products:
+        own = set(m.positions) if m.sentence == si else set()
+        own |= {w for s, w in m.places if s == si}
+        per[m.product.sku] = own
+    counts = Counter(p for own in per.values() for p in own)
+    out: list[tuple[int, ProductInfo]] = []
+    for m in found.products:
+        unique = [p for p in per[m.product.sku] if counts[p] == 1]
+        if unique:
+            out.append((min(unique), m.product))
+    return sorted(out, key=lambda pair: pair[0])
+
+
+def _mail_figures(mail: str) -> set[Decimal]:
+    words = (w for s in read_document("", mail).sentences for w in s.words)
+    return {
+        v.quantize(Decimal("0.01"))
+        for w in words
+        if w[:1].isdigit() and (v := money_value(w)) is not None
+    }
+
+
+def _readable(reply: str) -> str:
+    """Money signs become words, brackets and dashes clause breaks."""
+    return _BREAKS.sub(" ; ", reply.replace("$", " ars "))
+
+
+@dataclass(slots=True)
+class _Walk:
+    """Where the reading of a reply has got to: the product and colours in the air."""
+
+    current: ProductInfo | None = None
+    colours: list[str] = field(default_factory=list)
+    previous: Groups = field(default_factory=list)
+
+
+def _colours_at(found: Found) -> dict[int, list[tuple[int, str]]]:
+    """Colour words per sentence that are not part of a product's name ("estampada")."""
+    out: dict[int, list[tuple[int, str]]] = {}
+    in_names = found.mask()
+    for m in found.mentions:
+        if m.concept[0] == "colour" and m.start not in in_names.get(m.sentence, set()):
+            out.setdefault(m.sentence, []).append((m.start, m.concept[1]))
+    return out
+
+
+def _read_clause(
+    reader: _Reader,
+    walk: _Walk,
+    clause: Clause,
+    *,
+    named: list[tuple[int, ProductInfo]],
+    colours_here: list[tuple[int, str]],
+    candidates: list[ProductInfo],
+) -> None:
+    end = clause.start + len(clause.words)
+    inside = [(p, prod) for p, prod in named if clause.start <= p < end]
+    if inside:
+        walk.previous = []
+        if len({prod.sku for _, prod in inside}) > 1:
+            return  # two products in one clause: only its prices are checked
+        colours = [c for p, c in colours_here if inside[0][0] <= p < end]
+        walk.previous = reader.clause(clause.words, [inside[0][1]], colours, strict=True)
+        walk.colours = colours or walk.colours
+        return
+    colours = [c for p, c in colours_here if clause.start <= p < end]
+    if not size_words(clause.words, None) and not colours:
+        count = count_in(" ".join(clause.words))
+        if count is not None and len(walk.previous) == 1:
+            reader.count(walk.previous[0], count)
+        return
+    before = [prod for p, prod in named if p < clause.start]
+    carried = before[-1] if before else walk.current
+    pool = [carried] if carried is not None else []
+    pool += [p for p in candidates if p not in pool]
+    if pool:
+        colours = colours or (walk.colours if carried is not None else [])
+        walk.previous = reader.clause(clause.words, pool, colours, strict=False)
+
+
+def product_claims(reply: str, catalogue: Catalogue, mail: str) -> list[Claim]:
+    """Problems with what ``reply`` says of products; [] when every claim holds."""
+    doc = read_document("", _readable(reply))
+    found = catalogue.find(doc)
+    mail_found = catalogue.find(read_document("", mail))
+    reader = _Reader(catalogue, _mail_figures(mail))
+    products = (*(m.product for m in found.products), *(m.product for m in mail_found.products))
+    candidates = list({p.sku: p for p in products}.values())
+    colours_at = _colours_at(found)
+    walk = _Walk()
+    for si, sentence in enumerate(doc.sentences):
+        named = _anchors(found, si)
+        reader.prices(sentence, named, walk.current, candidates)
+        walk.previous = []
+        for clause in clauses(sentence):
+            _read_clause(
+                reader,
+                walk,
+                clause,
+                named=named,
+                colours_here=colours_at.get(si, []),
+                candidates=candidates,
+            )
+        if named:
+            if named[-1][1] is not walk.current:
+                walk.colours = [c for p, c in colours_at.get(si, []) if p >= named[-1][0]]
+            walk.current = named[-1][1]
+    return reader.claims
