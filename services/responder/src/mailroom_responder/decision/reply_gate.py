@@ -46,7 +46,7 @@ _GREETING_RE = re.compile(
 _INJECTION_RE = re.compile(
     r"\b(ignor\w*|system override|assistant|asistente|instrucciones|instructions|prompt|"
     r"respond\w* con|responde|reply with|end your reply|include the (code|text|sentence|phrase)|"
-    r"decime que|deci que|"
+    r"decime que|deci que|system|termin\w* (tu|la|el) (respuesta|mensaje)|agreg\w*|inclu\w*|"
     r"say (that|it)|write|escrib\w*|agreg\w* (la frase|el texto)|add the (sentence|text))\b"
 )
 _QUOTED_RE = re.compile(r"[\"'«“‘]([^\"'»”’]{6,})[\"'»”’]")
