@@ -173,6 +173,7 @@ class FakeClock:
 @pytest.fixture
 def fakes() -> dict[str, Any]:
     return {
+        "catalogue": CATALOGUE,
         "RecordingPublisher": RecordingPublisher,
         "MemoryState": MemoryState,
         "MemoryDone": MemoryDone,

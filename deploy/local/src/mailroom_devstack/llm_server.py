@@ -262,6 +262,23 @@ def find_catalogue_line(messages: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
+_EXCERPT_LINE: Final = re.compile(
+    r"^(?P<name>[^()]+?) \([^)]*\) SKU \S+: talle \S+ \S+ (?P<price>\$\s?[\d.,]+)"
+)
+
+
+def speak_line(line: str, language: str) -> str:
+    """A catalogue line as a shop assistant would say it: mailroom's excerpt lines
+    ("Jean mom (Jeans) SKU JEA-MOM: talle 36 azul $39900 stock 6; …") become "el Jean mom
+    cuesta $39900" (no SKUs or stock counts, which a reply gate rightly blocks); any
+    other line is quoted as it is."""
+    m = _EXCERPT_LINE.match(line)
+    if m is None:
+        return line
+    name, price = m.group("name").strip(), m.group("price")
+    return f"el {name} cuesta {price}" if language == "es" else f"the {name} is {price}"
+
+
 def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
@@ -280,12 +297,13 @@ class Reply:
 def compose_reply(messages: Sequence[Mapping[str, Any]], max_tokens: int | None) -> Reply:
     """Deterministic reply; tokens are counted as words for the ``max_tokens`` cut."""
     language = detect_language(last_user_text(messages))
-    line = find_catalogue_line(messages)
+    found = find_catalogue_line(messages)
+    line = speak_line(found, language) if found else None
     if language == "es":
         middle = (
             f"Sobre su consulta: {line}."
             if line
-            else "Hemos recibido su consulta y le responderemos en breve."
+            else "Con gusto le ayudamos: cuéntenos un poco más sobre lo que busca."
         )
         text = (
             f"Hola, gracias por su mensaje. {middle} "
@@ -295,7 +313,7 @@ def compose_reply(messages: Sequence[Mapping[str, Any]], max_tokens: int | None)
         middle = (
             f"About your question: {line}."
             if line
-            else "We have received your request and will get back to you shortly."
+            else "We are happy to help: tell us a bit more about what you are looking for."
         )
         text = (
             f"Hello, thank you for your message. {middle} "

@@ -26,10 +26,12 @@ from mailroom_common.events import (
 from mailroom_common.logging import get_logger
 from mailroom_common.telemetry import current_trace_id
 from mailroom_common.topics import LLM_REQUESTS, RETRY_TOPICS, TopicSpec
-from mailroom_responder import outcomes
+from mailroom_responder import gatekeeper, outcomes
 from mailroom_responder.breaker import BreakerPhase, Transition
+from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
-from mailroom_responder.decision.safety import leaks_instructions, plain_text, unsupported_figures
+from mailroom_responder.decision.reply_gate import GateRules
+from mailroom_responder.decision.safety import plain_text
 from mailroom_responder.inbound import handoff
 from mailroom_responder.limiter import parse_rate_limit_headers
 from mailroom_responder.llm_client import ErrorKind, LlmCallError, LlmClient, LlmResult
@@ -104,8 +106,12 @@ class Desk:
         faq: FaqBook,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
+        catalogue: Callable[[], Awaitable[Catalogue]],
+        gate_rules: GateRules | None = None,
     ) -> None:
         self.cfg = cfg
+        self.catalogue = catalogue
+        self.gate_rules = gate_rules
         self.client = client
         self.state = state
         self.done = done
@@ -194,7 +200,11 @@ class Desk:
                 if outcome == "again":
                     continue
                 return outcome
-            return await self._on_success(request, result)
+            answered = await self._on_success(request, result)
+            if isinstance(answered, LlmRequest):  # the gate blocked it: ask once more
+                request = answered
+                continue
+            return answered
 
     async def _call(self, request: LlmRequest) -> LlmResult:
         # GenAI conventions: a CLIENT span named "{operation} {model}".
@@ -355,7 +365,7 @@ class Desk:
         )
         return "dead_letter"
 
-    async def _on_success(self, request: LlmRequest, result: LlmResult) -> str:
+    async def _on_success(self, request: LlmRequest, result: LlmResult) -> str | LlmRequest:
         now = self.clock()
         info = parse_rate_limit_headers(result.headers, now)
         current = self.state.load()
@@ -363,20 +373,25 @@ class Desk:
         await self._save(state, transition)
         email = request.inbound
         reply = plain_text(result.text, self.cfg.reply_max_chars)
-        problem: str | None = None
-        if not reply.strip():
-            problem = "empty_reply"
-        elif leaks_instructions(reply, request.instructions):
-            problem = "reply_leaks_instructions"
-        else:
-            invented = unsupported_figures(reply, request.context)
-            if invented:
-                problem = "reply_invents_figures: " + ", ".join(invented[:5])
-        if problem is not None:
-            log.warning("llm.unsafe_reply", message_key=email.message_key, problem=problem)
+        verdict = gatekeeper.check(
+            reply, request, catalogue=await self.catalogue(), faq=self.faq, rules=self.gate_rules
+        )
+        if not verdict.send:
+            again = not request.gate_reasons
+            log.warning(
+                "llm.reply_blocked",
+                message_key=email.message_key,
+                reasons=list(verdict.reasons),
+                then="regenerate" if again else "handoff",
+            )
+            if again:
+                return gatekeeper.regenerate(request, reply, verdict)
             out = handoff(
                 email,
-                reason=problem,
+                reason=(
+                    f"reply_blocked: {'; '.join(verdict.reasons)} "
+                    f"(first answer: {'; '.join(request.gate_reasons)})"
+                )[:500],
                 to=request.recipient,
                 faq=self.faq,
                 ack=self.cfg.handoff_ack,

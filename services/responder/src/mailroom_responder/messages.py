@@ -51,6 +51,10 @@ class LlmRequest(BaseModel):
     last_failure_at: datetime | None = None
     last_error: str | None = None
     due_at: datetime | None = Field(default=None, description="Not before (delay topics).")
+    gate_reasons: list[str] = Field(
+        default_factory=list,
+        description="Why the reply gate blocked the previous answer (set on the one retry).",
+    )
 
 
 class ClassifyRequest(BaseModel):

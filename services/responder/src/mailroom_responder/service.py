@@ -24,6 +24,7 @@ from mailroom_responder.classifier import ClassifierConfig, ClassifierDesk, clas
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook, load_faq
 from mailroom_responder.decision.model import load_model
+from mailroom_responder.decision.reply_gate import load_rules
 from mailroom_responder.desk import Desk, DeskConfig
 from mailroom_responder.inbound import InboundConfig
 from mailroom_responder.limiter import LimiterConfig
@@ -140,6 +141,12 @@ def build_service(
         if engine is not None
         else None
     )
+    empty = Catalogue()
+
+    async def no_catalogue() -> Catalogue:
+        return empty
+
+    catalogue = cache.get if cache is not None else no_catalogue
     desk = Desk(
         cfg=DeskConfig(
             provider=provider_config(settings),
@@ -160,13 +167,9 @@ def build_service(
         faq=faq_book,
         clock=time.time,
         sleep=asyncio.sleep,
+        catalogue=catalogue,
+        gate_rules=load_rules(settings.reply_gate_path),
     )
-    empty = Catalogue()
-
-    async def no_catalogue() -> Catalogue:
-        return empty
-
-    catalogue = cache.get if cache is not None else no_catalogue
     inbound_cfg = InboundConfig(
         shop_name=common.shop_name,
         provider=settings.provider,

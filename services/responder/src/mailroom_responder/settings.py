@@ -48,6 +48,11 @@ class ResponderSettings(BaseSettings):
     faq_path: Path | None = Field(
         default=None, description="FAQ/templates YAML; default is the packaged faq.yaml."
     )
+    reply_gate_path: Path | None = Field(
+        default=None,
+        description="Reply-gate rules YAML (promises, leaks, policy terms); default is the"
+        " packaged reply_gate.yaml.",
+    )
     route_model_path: Path | None = Field(
         default=None,
         description="The router's trained model (python -m mailroom_responder.decision.train);"

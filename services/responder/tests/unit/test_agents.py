@@ -64,6 +64,7 @@ async def service(
         return catalogue
 
     svc.runtime.catalogue = live_catalogue
+    svc.runtime.desk.catalogue = live_catalogue
     svc.app.finalize()
     svc.app.conf.store = "memory://"
     svc.app.flow_control.resume()

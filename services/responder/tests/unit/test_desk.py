@@ -52,7 +52,12 @@ class Harness:
             faq=faq,
             clock=self.clock,
             sleep=self.clock.sleep,
+            catalogue=self._catalogue,
         )
+        self.live_catalogue: Catalogue = fakes["catalogue"]
+
+    async def _catalogue(self) -> Catalogue:
+        return self.live_catalogue
 
     async def run(self, request: LlmRequest) -> str:
         return await self.desk.process(request, lambda: self.yield_now)
@@ -218,21 +223,40 @@ async def test_yield_hands_a_waiting_request_back(
 @pytest.mark.parametrize(
     ("reply", "problem"),
     [
-        ("El Jean Mom cuesta $39999.", "invents_figures"),
-        ("Te damos 50% de descuento en el Jean Mom.", "invents_figures"),
+        ("El Jean Mom cuesta $39999.", "wrong_price"),
+        ("Te damos 50% de descuento en el Jean Mom.", "promise"),
+        ("As an AI language model, I think the Jean Mom fits well.", "leak"),
         ("   ", "empty_reply"),
     ],
 )
-async def test_unsafe_reply_becomes_handoff(
+async def test_a_blocked_reply_is_asked_once_more_then_handed_off(
     reply: str, problem: str, fakes: Any, faq: FaqBook, request_for: Any
 ) -> None:
     h = Harness(fakes, faq, reply)
     assert await h.run(request_for()) == "handoff"
+    # Asked twice: the second time with the blocked answer and the reasons.
+    first, second = h.llm.calls
+    assert second[: len(first)] == first
+    assert second[len(first)]["role"] == "assistant"
+    assert problem in second[-1]["content"]
     statuses = h.publisher.of("status_changed")
     assert statuses[-1].status is TaskStatus.HANDOFF
+    assert (statuses[-1].reason or "").startswith("reply_blocked: ")
     assert problem in (statuses[-1].reason or "")
     (ack,) = h.publisher.of("outbound_email")
     assert ack.kind is OutboundKind.HANDOFF_ACK
+
+
+async def test_a_blocked_reply_rewritten_right_is_sent(
+    fakes: Any, faq: FaqBook, request_for: Any
+) -> None:
+    h = Harness(fakes, faq, "El Jean Mom cuesta $39999.", GOOD)
+    assert await h.run(request_for()) == "replied"
+    assert len(h.llm.calls) == 2
+    (out,) = h.publisher.of("outbound_email")
+    assert (out.kind, out.body_text) == (OutboundKind.REPLY, GOOD)
+    (status,) = h.publisher.of("status_changed")
+    assert status.status is TaskStatus.REPLIED
 
 
 async def test_markdown_is_stripped(fakes: Any, faq: FaqBook, request_for: Any) -> None:
