@@ -249,13 +249,11 @@ class Catalogue:
             }
         )
         used = {(m.sentence, p) for m in matches for p in m.positions}
-        not_carried = sorted(
-            {
-                m.text
-                for m in mentions
-                if m.concept[0] == "other" and (m.sentence, m.start) not in used
-            }
-        )
+        unsold: dict[Concept, str] = {}  # one word per kind ("malla", not also "mallas")
+        for m in mentions:
+            if m.concept[0] == "other" and (m.sentence, m.start) not in used:
+                unsold.setdefault(m.concept, m.text)
+        not_carried = sorted(set(unsold.values()))
         styles = tuple(m for m in mentions if m.concept[0] == "style")
         return Found(tuple(matches), tuple(categories), tuple(not_carried), styles, tuple(mentions))
 
@@ -386,8 +384,10 @@ def sizes_asked(doc: Document) -> dict[int, set[str]]:
         for i, w in enumerate(s.words):
             before = s.words[i - 1] if i else ""
             sized = before in ("talle", "talla", "size", "numero", "nro")
+            # "¿las tienen en 40?": a shoe or trouser size after en/el/in
+            numbered = before in ("en", "el", "in") and w.isdigit() and 30 <= int(w) <= 50
             if (w in _SIZE_WORDS and (w != "s" or before in ("en", "in"))) or (
-                sized and len(w) <= 4
+                (sized and len(w) <= 4) or numbered
             ):
                 out[si].add(w)
     return dict(out)
