@@ -16,6 +16,7 @@ delivery (the IMAP APPEND or COPY returned) to the sink storing our reply (the r
 mail.inbound and mail.outbound. Cases:
 
 * ``faq``    N shipping/payment/returns questions arriving at once (throughput),
+* ``product`` N price/stock questions at once, answered from catalogue templates (p50 < 1 s),
 * ``llm``    N questions the responder answers with the LLM (general and product questions),
 * ``steady`` FAQ questions arriving at a steady rate (p99 latency target).
 
@@ -99,6 +100,19 @@ FAQ_TEXTS: tuple[tuple[str, str], ...] = (
     ("Shipping", "Hi, do you ship to Córdoba? Thanks"),
     ("Medios de pago", "Hola, ¿qué medios de pago aceptan? ¿Se puede pagar en cuotas?"),
     ("Cambios", "Si el regalo no le queda bien, ¿cuál es la política de cambios?"),
+)
+# (subject, body). Price and stock questions the responder answers from the FAQ file's
+# catalogue templates with live figures: no LLM call, so the LLM's rate limit never holds
+# them back.
+PRODUCT_TEXTS: tuple[tuple[str, str], ...] = (
+    ("Precio", "Hola, ¿cuánto sale el jean mom?"),
+    ("Stock", "¿Tienen la remera básica negra en talle M?"),
+    ("Campera", "Hola! ¿Hay stock de la campera puffer verde en L?"),
+    ("Price", "Hi, how much is the denim jacket?"),
+    ("Zapatillas", "¿Las zapatillas urbanas blancas en 40 tienen?"),
+    ("Buzo", "Hola, ¿qué precio tiene el buzo canguro gris?"),
+    ("Sizes", "Do you have the Camisa oxford in white, size XL?"),
+    ("Malla", "Hola, ¿venden mallas enteras?"),
 )
 # (subject, body). General questions (route llm) and product questions without a figure
 # (route catalogue: the LLM answers with a catalogue excerpt). Both make one LLM call.
@@ -1135,6 +1149,7 @@ def case_specs(args: argparse.Namespace) -> list[CaseSpec]:
     specs = {
         "faq": CaseSpec("faq", args.faq, FAQ_TEXTS, None, 120 + args.faq / 20, args.faq_burst),
         "llm": CaseSpec("llm", args.llm, LLM_TEXTS, None, 120 + args.llm * 2),
+        "product": CaseSpec("product", args.product, PRODUCT_TEXTS, None, 120 + args.product / 5),
         "steady": CaseSpec(
             "steady",
             round(args.steady_rate * args.steady_seconds),
@@ -1152,7 +1167,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--cases", nargs="+", choices=["faq", "llm", "steady"], default=["faq", "llm", "steady"]
+        "--cases",
+        nargs="+",
+        choices=["faq", "product", "llm", "steady"],
+        default=["faq", "product", "llm", "steady"],
+    )
+    parser.add_argument(
+        "--product", type=int, default=100, help="emails in the product (templates) case"
     )
     parser.add_argument("--faq", type=int, default=1000, help="emails in the FAQ case")
     parser.add_argument(
@@ -1239,6 +1260,10 @@ def print_verdict(results: Sequence[CaseResult]) -> None:
         if r.name == "faq":
             ok = s["throughput_per_s"] >= 200 and s["missing"] == 0
             print(f"  FAQ ≥ 200 emails/s end to end: {s['throughput_per_s']:.0f}/s → {_ok(ok)}")
+        elif r.name == "product":
+            p50 = s["latency_s"]["p50"]
+            ok = p50 < 1.0 and s["missing"] == 0
+            print(f"  product burst answered from templates, p50 < 1 s: {p50:.3f} s → {_ok(ok)}")
         elif r.name == "steady":
             p99 = s["latency_s"]["p99"]
             ok = p99 < 2.0 and s["missing"] == 0
