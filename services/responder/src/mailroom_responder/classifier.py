@@ -151,6 +151,7 @@ def response_format(kind: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def _topic_line(entry: FaqEntry) -> str:
     summary = entry.answers.get("en") or next(iter(entry.answers.values()), "")
+    summary = " ".join(summary.split())  # one line per topic, whatever the paragraphs
     return f"  - {entry.key}: {summary[:90].rstrip()}…"
 
 

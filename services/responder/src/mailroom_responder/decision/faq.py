@@ -2,7 +2,9 @@
 
 Each entry answers one of the router's topics (``topic:``, else its key: shipping,
 payments, returns, sizes, stock, or a topic of the shop's own); its ``keywords`` (weak
-cues) and ``phrases`` (strong cues) are added to that topic's rules in ``cues.yaml``.
+cues) and ``phrases`` (strong cues) are added to that topic's rules in ``cues.yaml``. Its
+reply is one ``answer``, or a lead and facts of which a mail gets those it asks about
+(``faq_facts.py``). The shop's paragraphs and line breaks are kept.
 """
 
 from __future__ import annotations
@@ -14,12 +16,20 @@ from typing import Any
 
 from mailroom_responder.decision.cues import Cues, default_cues
 from mailroom_responder.decision.datafiles import read_yaml_mapping
+from mailroom_responder.decision.faq_facts import (
+    ANSWER_MAX_CHARS,
+    LANGUAGES,
+    FactSheet,
+    SizedAnswer,
+    bilingual,
+    parse_sheet,
+    select_answer,
+)
 from mailroom_responder.decision.model import RouteModel
-from mailroom_responder.decision.text import tokens
+from mailroom_responder.decision.text import tidy_paragraphs, tokens
 
 __all__ = ["CATALOGUE_TEMPLATES", "FaqBook", "FaqEntry", "load_faq", "parse_faq"]
 
-LANGUAGES = ("es", "en")
 KEYWORD_WEIGHT = 0.5
 PHRASE_WEIGHT = 1.0
 
@@ -29,9 +39,13 @@ class FaqEntry:
     key: str
     keywords: frozenset[str]
     phrases: tuple[tuple[str, ...], ...]
+    # Everything the entry says, per language (for an entry written as facts: the lead
+    # and every fact). What a mail gets is ``FaqBook.answer``.
     answers: dict[str, str]
     # The router's topic this entry answers (``topic:`` in the file, else its key).
     topic: str = ""
+    # The lead and facts; None for an entry with a single answer.
+    sheet: FactSheet | None = None
 
 
 def _phrase(text: str) -> tuple[str, ...]:
@@ -46,6 +60,8 @@ class FaqBook:
     templates: dict[str, dict[str, str]]
     # Replies to price and stock questions (decision/answers.py); {}: the LLM answers.
     catalogue_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The longest FAQ reply made of facts (``answer_max_chars`` in the file).
+    answer_max_chars: int = ANSWER_MAX_CHARS
     # The router's model for this shop; None: the packaged one.
     route_model: RouteModel | None = field(default=None, compare=False, repr=False)
     _cues: list[Cues] = field(default_factory=list, compare=False, repr=False)
@@ -70,6 +86,11 @@ class FaqBook:
 
     def entry_for(self, topic: str) -> FaqEntry | None:
         return next((e for e in self.entries if e.topic == topic), None)
+
+    def answer(self, entry: FaqEntry, text: str, language: str) -> SizedAnswer:
+        """``entry``'s reply to a mail whose subject and new text are ``text``: the facts
+        it asks about (all of them for a general question), within the budget."""
+        return select_answer(entry, text, language, self.answer_max_chars)
 
     def template(self, name: str, language: str) -> str:
         texts = self.templates[name]
@@ -127,34 +148,45 @@ def _catalogue_templates(raw: Any) -> dict[str, dict[str, str]]:
     return out
 
 
-def _entry(key: str, raw: dict[str, Any]) -> FaqEntry:
-    answers = raw.get("answer") or {}
-    missing = [lang for lang in LANGUAGES if not str(answers.get(lang, "")).strip()]
-    if missing:
-        raise ValueError(f"FAQ entry {key!r} lacks an answer in {missing}")
+def _entry(key: str, raw: Any, max_chars: int) -> FaqEntry:
+    where = f"FAQ entry {key!r}"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} must be a mapping (keywords, phrases, answer or facts)")
+    sheet = parse_sheet(where, raw, max_chars)
     return FaqEntry(
         key=key,
         keywords=frozenset(w for k in raw.get("keywords", []) for w in tokens(str(k))),
         phrases=tuple(_phrase(str(p)) for p in raw.get("phrases", [])),
-        answers={lang: " ".join(str(answers[lang]).split()) for lang in LANGUAGES},
+        answers=sheet.whole() if sheet else bilingual(raw.get("answer"), where, "an answer"),
         topic=str(raw.get("topic") or key),
+        sheet=sheet,
     )
 
 
+def _max_chars(raw: Any) -> int:
+    if raw is None:
+        return ANSWER_MAX_CHARS
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 100:
+        raise ValueError(f"FAQ answer_max_chars must be a whole number ≥ 100, not {raw!r}")
+    return raw
+
+
 def parse_faq(data: dict[str, Any]) -> FaqBook:
-    entries = tuple(_entry(k, v) for k, v in (data.get("entries") or {}).items())
+    max_chars = _max_chars(data.get("answer_max_chars"))
+    entries = tuple(_entry(str(k), v, max_chars) for k, v in (data.get("entries") or {}).items())
     templates: dict[str, dict[str, str]] = {}
     for name in ("handoff_ack", "holding"):
         texts = (data.get("templates") or {}).get(name) or {}
         if not all(str(texts.get(lang, "")).strip() for lang in LANGUAGES):
             raise ValueError(f"FAQ template {name!r} needs es and en texts")
-        templates[name] = {lang: " ".join(str(texts[lang]).split()) for lang in LANGUAGES}
+        templates[name] = {lang: tidy_paragraphs(str(texts[lang])) for lang in LANGUAGES}
     return FaqBook(
         version=str(data.get("version", "0")),
         min_score=int(data.get("min_score", 1)),
         entries=entries,
         templates=templates,
         catalogue_templates=_catalogue_templates(data.get("catalogue_templates")),
+        answer_max_chars=max_chars,
     )
 
 

@@ -9,6 +9,7 @@ __all__ = [
     "detect_language",
     "fold",
     "strip_invisible",
+    "tidy_paragraphs",
     "tokens",
 ]
 
@@ -19,6 +20,7 @@ _INVISIBLE_RE = re.compile(
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]"
 )
 _TOKEN_RE = re.compile(r"[a-z0-9ñ]+")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 _ES_HINTS = frozenset(
     [
@@ -145,6 +147,13 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", lowered)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return bare.replace("\x00", "ñ")
+
+
+def tidy_paragraphs(text: str) -> str:
+    """Whitespace tidied, the writer's line breaks kept: spaces collapsed within each line,
+    two or more blank lines as one paragraph break, none at the ends."""
+    lines = "\n".join(" ".join(line.split()) for line in text.splitlines())
+    return _BLANK_LINES_RE.sub("\n\n", lines).strip()
 
 
 def tokens(text: str) -> list[str]:
