@@ -119,12 +119,14 @@ def handoff(
 
 
 def _fixed_reply(
-    decision: Decision, *, catalogue: Catalogue, faq: FaqBook, language: str
+    decision: Decision, *, text: str, catalogue: Catalogue, faq: FaqBook, language: str
 ) -> tuple[str, str] | None:
-    """(reply, reason) when no LLM is needed: the FAQ entry's answer, or the catalogue
-    templates' answer to a price or stock question."""
+    """(reply, reason) when no LLM is needed: the FAQ entry's answer (the facts the mail
+    asks about), or the catalogue templates' answer to a price or stock question."""
     if decision.route is Route.FAQ and decision.faq is not None:
-        return decision.faq.answers[language], f"faq v{faq.version}"
+        read = decision.document.raw if decision.document is not None else text
+        answer = faq.answer(decision.faq, read, language)
+        return answer.text, f"faq v{faq.version}: {answer.label}"
     templated = catalogue_answer(decision, catalogue, faq, language)
     return (templated.text, templated.reason) if templated is not None else None
 
@@ -205,7 +207,7 @@ def handle_inbound(
             decision=record,
         )
         return InboundResult(emissions, customer_turn=turn, decision=decision)
-    fixed = _fixed_reply(decision, catalogue=catalogue, faq=faq, language=language)
+    fixed = _fixed_reply(decision, text=text, catalogue=catalogue, faq=faq, language=language)
     if fixed is not None:  # the FAQ answer, or a catalogue answer from live figures
         body_text, why = fixed
         emissions += [

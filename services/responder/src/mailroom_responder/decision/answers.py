@@ -3,10 +3,11 @@
 Pure. When the router has named the product(s) and the mail asks their price or stock
 (a size, a colour, "do you have X in Y"), or asks for a kind of product the shop does not
 sell, the reply is composed here: one paragraph per product with its price and what is in
-stock and sold out, the FAQ answer when the mail asks a policy too, the shop's greeting
-and closing around them. Every figure comes from the catalogue cache and is listed in
-``Answer.facts``, so a benchmark can check each one. Anything else (advice, materials,
-fit, comparisons, open questions) returns None: the LLM answers it, with the excerpt.
+stock and sold out, the FAQ answer (the facts asked about) when the mail asks a policy too,
+the shop's greeting and closing around them. Every figure comes from the catalogue cache
+and is listed in ``Answer.facts``, so a benchmark can check each one. Anything else
+(advice, materials, fit, comparisons, open questions) returns None: the LLM answers it,
+with the excerpt.
 """
 
 from __future__ import annotations
@@ -267,9 +268,10 @@ def catalogue_answer(
         return None
     paragraphs, what = body
     entry = faq.entry_for(decision.also_topic) if decision.also_topic else None
-    if entry is not None:
-        paragraphs.append(entry.answers[lang])
-        what.append(f"faq:{entry.key}")
+    if entry is not None:  # the facts of the policy the mail asks about
+        policy = faq.answer(entry, decision.document.raw, lang)
+        paragraphs.append(policy.text)
+        what.append(f"faq:{policy.label}")
     text = "\n\n".join([writer.say("greeting"), *paragraphs, writer.say("closing")])
     reason = f"catalogue template v{faq.version}: {decision.intent} " + " ".join(what)
     return Answer(text, tuple(writer.facts), reason, skus)

@@ -68,7 +68,8 @@ def reply_without_llm(decision: Decision, shop: Shop) -> str | None:
     from templates, or the hand-off note."""
     language = "en" if decision.language == "en" else "es"
     if decision.route is Route.FAQ and decision.faq is not None:
-        return _fill(decision.faq.answers[language], shop)
+        read = decision.document.raw if decision.document is not None else ""
+        return _fill(shop.faq.answer(decision.faq, read, language).text, shop)
     if decision.route is Route.HANDOFF and shop.handoff_ack:
         return _fill(shop.faq.template("handoff_ack", language), shop)
     answer = catalogue_answer(decision, shop.catalogue, shop.faq, language)
