@@ -101,6 +101,7 @@ async def test_faq_path_makes_no_llm_call(service: Any, make_email: Callable[...
     assert reply.route is Route.FAQ
     assert reply.intent == "shipping"
     assert reply.body_text.startswith("We ship nationwide")  # answered in English
+    assert "3 to 7 business days" in reply.body_text  # the fact asked, not the cost
     assert reply.in_reply_to == email.message_id
     assert reply.subject == "Re: Consulta"
     statuses = [s.status for s in publisher.of("status_changed")]

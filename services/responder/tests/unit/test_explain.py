@@ -148,3 +148,24 @@ def test_explain_reads_both_catalogue_formats(tmp_path: Path, catalogue_format: 
     result = json.loads(proc.stdout)
     assert (result["route"], result["intent"]) == ("catalogue", "price")
     assert result["product_skus"][0] == "JEA-MOM"
+
+
+def test_explain_gives_the_faq_fact_asked_not_the_whole_entry() -> None:
+    mails = [
+        {"id": "s1", "subject": "Talles", "body": "Hola, ¿cómo me mido para saber mi talle?"},
+        {"id": "s2", "subject": "Talles", "body": "Hola, quería consultar por los talles."},
+        {"id": "s3", "subject": "", "body": "Hi, I'm between two sizes, which one should I get?"},
+    ]
+    measure, general, between = _explain([json.dumps(m, ensure_ascii=False) for m in mails])
+    assert (measure["route"], measure["intent"]) == ("faq", "sizes")
+    assert measure["reply"] == (
+        "Nuestra guía de talles está en cada producto de la tienda, con las medidas en centímetros."
+    )
+    assert (general["route"], general["intent"]) == ("faq", "sizes")
+    assert general["reply"] == (
+        "Nuestra guía de talles está en cada producto de la tienda, con las medidas en "
+        "centímetros.\n\nSi estás entre dos talles, te recomendamos el más grande."
+    )
+    assert len(str(measure["reply"])) < 100 < len(str(general["reply"]))
+    assert (between["route"], between["intent"], between["language"]) == ("faq", "sizes", "en")
+    assert between["reply"] == "If you are between two sizes, we recommend the larger one."

@@ -114,6 +114,10 @@ def test_an_english_faq_answer_carries_the_routers_record(
     assert replied.decision == DecisionRecord(**result.decision.record())  # type: ignore[arg-type]
     assert replied.reply_text is not None
     assert replied.reply_text.startswith("We ship")
+    # It asks how long delivery takes, not what it costs: that fact is left out.
+    assert "3 to 7 business days" in replied.reply_text
+    assert "postcode" not in replied.reply_text
+    assert replied.reason == "faq v2: shipping (facts: timing)"
 
 
 def test_a_handoff_without_a_router_decision_carries_none(
