@@ -20,7 +20,6 @@ repository: keep it stable.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from mailroom_responder.decision.offline import EXCERPT_MAX_CHARS, catalogue_fro
 from mailroom_responder.decision.reply_gate import GateRules, Mail, check_reply, load_rules
 from mailroom_responder.decision.routing import decide
 from mailroom_responder.decision.text import detect_language, strip_invisible
+from mailroom_responder.jsonl import run_lines
 from mailroom_responder.prompt import instructions
 
 __all__ = ["Gate", "check_line", "main", "run"]
@@ -83,23 +83,7 @@ def check_line(obj: Any, gate: Gate) -> dict[str, Any]:
 
 def run(lines: TextIO, out: TextIO, gate: Gate) -> int:
     """Check every line of ``lines``; returns the number of error lines."""
-    errors = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            result: dict[str, Any] = {"id": None, "error": f"line {number}: not JSON ({exc.msg})"}
-        else:
-            try:
-                result = check_line(obj, gate)
-            except Exception as exc:  # one bad case must not stop the run
-                case_id = obj.get("id") if isinstance(obj, dict) else None
-                result = {"id": case_id, "error": f"{type(exc).__name__}: {exc}"}
-        errors += "error" in result
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
-    return errors
+    return run_lines(lines, out, lambda obj: check_line(obj, gate))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

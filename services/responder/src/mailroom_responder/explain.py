@@ -20,7 +20,6 @@ responder). This interface is read by tools outside the repository: keep it stab
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -32,29 +31,14 @@ from mailroom_common.catalogue_import import CatalogueError, read_catalogue
 from mailroom_responder.decision.faq import load_faq
 from mailroom_responder.decision.model import load_model
 from mailroom_responder.decision.offline import Shop, catalogue_from_rows, explain_line
+from mailroom_responder.jsonl import run_lines
 
 __all__ = ["main", "run"]
 
 
 def run(lines: TextIO, out: TextIO, shop: Shop) -> int:
     """Decide every line of ``lines``; returns the number of error lines."""
-    errors = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            result = {"id": None, "error": f"line {number}: not JSON ({exc.msg})"}
-        else:
-            try:
-                result = explain_line(obj, shop)
-            except Exception as exc:  # one bad mail must not stop the run
-                mail_id = obj.get("id") if isinstance(obj, dict) else None
-                result = {"id": mail_id, "error": f"{type(exc).__name__}: {exc}"}
-        errors += "error" in result
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
-    return errors
+    return run_lines(lines, out, lambda obj: explain_line(obj, shop))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
