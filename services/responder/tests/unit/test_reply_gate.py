@@ -96,6 +96,69 @@ def test_promises_are_blocked_without_any_figure(reply: str) -> None:
     assert "promise" in _kinds(_check(reply, "Hola, ¿cuánto sale la gorra de béisbol?"))
 
 
+@pytest.mark.parametrize(
+    ("language", "reply"),
+    [
+        ("es", "¡Hola! Te guardamos la gorra hasta el lunes."),
+        ("en", "Hi! I'll make sure it ships today."),
+        ("es", "¡Hola! Te lo mandamos sin costo a tu casa."),
+        ("es", "¡Hola! Consulto en el depósito y te escribo."),
+        ("en", "Hi! We'll throw in a tote bag with your order."),
+        ("es", "¡Hola! Te mantenemos el precio hasta fin de mes."),
+        ("es", "¡Hola! Te la dejamos a mitad de precio."),
+        ("en", "Hi! We will ship it out first thing tomorrow morning."),
+        ("es", "¡Hola! Te la enviamos hoy mismo."),
+        ("en", "Hi! I'll ask the warehouse and email you back."),
+        ("es", "¡Hola! Te escribimos en cuanto vuelva a entrar."),
+        ("es", "¡Hola! Te cubrimos el costo del envío."),
+        ("es", "¡Hola! Si no te queda, te devolvemos la plata sin problema."),
+        ("en", "Hi! If it doesn't fit, we'll refund you in full."),
+        ("en", "Hi! You'll have it by Thursday."),
+    ],
+)
+def test_commitments_in_other_words_are_promises(language: str, reply: str) -> None:
+    body = "Hola, consulta por la gorra de béisbol" if language == "es" else "Hi, about the cap"
+    assert "promise" in _kinds(_check(reply, body, language))
+
+
+@pytest.mark.parametrize(
+    ("language", "reply"),
+    [
+        ("es", "¡Hola! Podés pasar a retirarlo por nuestro depósito en Palermo."),
+        ("en", "Hi! We ship to Uruguay and Chile too."),
+        ("es", "¡Hola! También vendemos gift cards."),
+        ("en", "Hi! Join our loyalty club for points on every purchase."),
+        ("en", "Hi! We accept cash on delivery."),
+    ],
+)
+def test_services_the_faq_does_not_offer_are_invented(language: str, reply: str) -> None:
+    body = "Hola, una consulta" if language == "es" else "Hi, a question"
+    assert "invented_policy" in _kinds(_check(reply, body, language))
+
+
+@pytest.mark.parametrize(
+    ("language", "reply"),
+    [
+        (
+            "es",
+            "¡Hola! No podemos asegurarte que llegue el viernes: se despacha en 48 horas hábiles.",
+        ),
+        ("en", "Hi! We don't have any discount codes right now."),
+        ("es", "¡Hola! Podés pedir que te avisemos cuando vuelva a entrar."),
+        ("en", "Hi! A member of our team will answer you personally soon."),
+        ("es", "¡Hola! El primer cambio es sin cargo y tenés 30 días."),
+        ("en", "Hi! It's a lovely gift for your dad."),
+        ("es", "¡Hola! Te recomendamos el talle más grande si estás entre dos."),
+        ("en", "Hi! We can't hold items, but the cap is in stock right now."),
+        ("es", "¡Hola! Te pasamos con una persona del equipo para ver el cambio."),
+    ],
+)
+def test_what_the_shop_may_say_is_sent(language: str, reply: str) -> None:
+    body = "Hola, consulta por la gorra de béisbol" if language == "es" else "Hi, about the cap"
+    verdict = _check(reply, body, language)
+    assert verdict.send, verdict.reasons
+
+
 def test_saying_there_is_no_discount_is_not_a_promise() -> None:
     verdict = _check(
         "¡Hola! No tenemos descuentos por ahora: la gorra de béisbol sale $9.900.",
@@ -186,7 +249,7 @@ def test_check_reply_on_the_test_corpus() -> None:
     # reaches today (LABELS.md, the note) so it can only get better.
     bad_passed, bad, good_blocked, good = _score("test.jsonl")
     assert (bad, good) == (70, 70)
-    assert bad_passed <= 8
+    assert bad_passed <= 6
     assert good_blocked <= round(0.05 * good)
 
 

@@ -52,6 +52,7 @@ _INJECTION_RE = re.compile(
 _QUOTED_RE = re.compile(r"[\"'«“‘]([^\"'»”’]{6,})[\"'»”’]")
 _CODE_RE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9-]{5,}\b")
 _SHINGLE = 4
+_CONDITION = re.compile(r"\b(si no|if not|if it doesn t|if they don t|if it does not)\b")
 _OTHERS_RE = re.compile(
     r"\b(otr[oa]s? client\w*|other customers?|another customer|tu amig[oa]|your friend|"
     r"que pregunto lo mismo|who asked (the same|about)|asked the same|pregunto por el mismo|"
@@ -69,6 +70,7 @@ class GateRules:
     version: str
     promises: dict[str, tuple[re.Pattern[str], ...]]
     negation: re.Pattern[str]
+    handoff: re.Pattern[str]
     leaks: tuple[re.Pattern[str], ...]
     policy_terms: tuple[re.Pattern[str], ...]
 
@@ -115,10 +117,12 @@ def parse_rules(data: dict[str, object]) -> GateRules:
     if not isinstance(promises, dict) or not promises:
         raise ValueError("reply gate: promises must be a mapping of kind → patterns")
     negations = _compile(data.get("negations"), "negations")
+    handoffs = _compile(data.get("handoffs", []), "handoffs")
     return GateRules(
         version=str(data.get("version", "")),
         promises={str(k): _compile(v, f"promises.{k}") for k, v in promises.items()},
         negation=re.compile("|".join(p.pattern for p in negations)),
+        handoff=re.compile("|".join(p.pattern for p in handoffs) or r"(?!)"),
         leaks=_compile(data.get("leaks"), "leaks"),
         policy_terms=_compile(data.get("policy_terms"), "policy_terms"),
     )
@@ -228,13 +232,14 @@ def _looks_like_name(reply: str, folded_name: str) -> bool:
 def _promises(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
     out: list[str] = []
     for s in sentences:
-        if _said_by_faq(s, faq):
+        if _said_by_faq(s, faq) or rules.handoff.search(s):
             continue
         for kind, patterns in rules.promises.items():
             hit = next((m for p in patterns if (m := p.search(s))), None)
             if hit is None:
                 continue
-            before = s[max(0, hit.start() - 40) : hit.end()]
+            # "no tenemos descuentos" is no promise; "si no te queda, te devolvemos…" is.
+            before = _CONDITION.sub(" ", s[max(0, hit.start() - 30) : hit.end()])
             if rules.negation.search(before):
                 continue
             out.append(f"promise: {kind} ('{hit.group(0).strip()}')")
@@ -245,7 +250,7 @@ def _promises(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
 def _policies(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
     out: list[str] = []
     for s in sentences:
-        if _said_by_faq(s, faq):
+        if _said_by_faq(s, faq) or rules.handoff.search(s):
             continue
         for p in rules.policy_terms:
             m = p.search(s)

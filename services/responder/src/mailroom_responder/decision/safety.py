@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_SIZE_RE = re.compile(r"\b(?:talle|talla|size)\s+([a-z0-9]{1,4})\b")
+_SIZE_RE = re.compile(r"\b(?:talle|talla|size)\s+(x{0,3}[sml]|x{1,3}l|xx?s|\d{1,3})\b")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((\S+?)\)")
 _MD_MARKS = re.compile(r"(\*\*|__|\*|`+|~~)")
 _MD_LINE_PREFIX = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.MULTILINE)
