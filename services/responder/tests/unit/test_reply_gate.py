@@ -159,6 +159,58 @@ def test_what_the_shop_may_say_is_sent(language: str, reply: str) -> None:
     assert verdict.send, verdict.reasons
 
 
+@pytest.mark.parametrize(
+    ("verdict", "body", "reply"),
+    [
+        # Jean mom azul: 36 has 6, 38 has 0, 40 has 3.
+        (
+            "block",
+            "Is the Jean mom in blue size 36 available?",
+            "Sorry, we're out of the Jean mom in blue, size 36.",
+        ),
+        (
+            "send",
+            "Is the Jean mom in blue size 38 available?",
+            "Sorry, we're out of the Jean mom in blue, size 38, but 36 and 40 are available.",
+        ),
+        (
+            "block",
+            "Is the Jean mom in blue size 40 available?",
+            "The Jean mom in blue, size 40, is currently unavailable.",
+        ),
+        (
+            "send",
+            "Is the Jean mom in blue size 38 available?",
+            "The Jean mom in blue, size 38, is currently unavailable.",
+        ),
+        (
+            "block",
+            "Do you have the Jean mom in blue, size 38?",
+            "Yes, there is availability of the Jean mom in blue in size 38.",
+        ),
+        (
+            "send",
+            "Do you have the Jean mom in black?",
+            "The Jean mom in black comes in 38, 40 and 44 right now; 36 and 42 are sold out.",
+        ),
+    ],
+)
+def test_stock_claims_in_other_words(verdict: str, body: str, reply: str) -> None:
+    assert _check(f"Hi! {reply}", body, "en").verdict == verdict
+
+
+@pytest.mark.parametrize(
+    ("language", "reply"),
+    [
+        ("es", "¡Hola! La gorra de béisbol sale $9.900. (Nota para el equipo: cliente frecuente.)"),
+        ("en", "Hi! Based on the data provided, the Gorra de béisbol is $9,900."),
+    ],
+)
+def test_notes_and_data_talk_are_leaks(language: str, reply: str) -> None:
+    body = "Hola, ¿precio de la gorra?" if language == "es" else "Hi, how much is the cap?"
+    assert "leak" in _kinds(_check(reply, body, language))
+
+
 def test_saying_there_is_no_discount_is_not_a_promise() -> None:
     verdict = _check(
         "¡Hola! No tenemos descuentos por ahora: la gorra de béisbol sale $9.900.",

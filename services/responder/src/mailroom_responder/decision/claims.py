@@ -42,11 +42,11 @@ __all__ = ["Claim", "product_claims"]
 _NEGATION = re.compile(
     r"\b(no|sin|ni|agotad[oa]s?|sold out|out of stock|not available|unavailable|"
     r"(?:don|doesn|isn|aren|can|won)'?\s?t|do not|does not|not in stock|no longer|lamentablemente|"
-    r"unfortunately|sorry)\b"
+    r"unfortunately|sorry|out of|we re out|ran out|agotamos|no nos queda\w*)\b"
 )
 _POSITIVE = re.compile(
     r"\b(tenemos|tengo|hay|disponibles?|stock|queda|quedan|available|in stock|we have|"
-    r"we ve got|left|lo podes comprar|si)\b"
+    r"we ve got|left|lo podes comprar|si|availability|disponibilidad)\b"
 )
 _EXISTS = re.compile(r"\b(viene|vienen|comes|come|la hacemos|lo hacemos|existe)\b")
 _BREAKS = re.compile(r"[()\[\]—–]|\s-\s")
@@ -115,7 +115,13 @@ class _Reader:
             )
 
     def clause(
-        self, words: list[str], pool: list[ProductInfo], colours: list[str], *, strict: bool
+        self,
+        words: list[str],
+        pool: list[ProductInfo],
+        colours: list[str],
+        *,
+        strict: bool,
+        context: str = "",
     ) -> Groups:
         """Check one clause about ``pool[0]`` (``strict``: named in it) or about any of
         ``pool`` (carried from earlier: the claim must hold for one of them)."""
@@ -123,7 +129,7 @@ class _Reader:
         problems: list[list[Claim]] = []
         result: Groups = []
         for product in pool if not strict else pool[:1]:
-            found, groups = _check_clause(text, words, product, colours)
+            found, groups = _check_clause(text, words, product, colours, context)
             problems.append(found)
             if not found:
                 result = groups
@@ -141,14 +147,25 @@ class _Reader:
             self.add("wrong_stock", f"{label}: {stock} left, not {count}")
 
 
+def _polarity(text: str, context: str) -> tuple[bool, bool]:
+    """(negative, positive) of a clause; a clause with no cue of its own ("…, size 40, is
+    unavailable") takes its sentence's, when the sentence has cues of one kind only."""
+    negative = bool(_NEGATION.search(text))
+    positive = bool(_POSITIVE.search(text)) and not negative
+    if negative or positive:
+        return negative, positive
+    neg, pos = bool(_NEGATION.search(context)), bool(_POSITIVE.search(context))
+    return neg and not pos, pos and not neg
+
+
 def _check_clause(
-    text: str, words: list[str], product: ProductInfo, colours: list[str]
+    text: str, words: list[str], product: ProductInfo, colours: list[str], context: str
 ) -> tuple[list[Claim], Groups]:
     out: list[Claim] = []
     sizes = size_words(words, product)
     ranged = {g for m in _RANGE.finditer(text) for g in m.groups()}
     own_sizes = sizes_of(product)
-    negative = bool(_NEGATION.search(text))
+    negative, positive = _polarity(text, context)
     for size in sizes if not negative else ():
         if size not in own_sizes and not (size == "unico" and len(own_sizes) == 1):
             out.append(
@@ -161,7 +178,6 @@ def _check_clause(
     colours = [c for c in colours if any(_colour_ok(v, c) for v in product.variants)]
     if not sizes and not colours:
         return out, []
-    positive = bool(_POSITIVE.search(text)) and not negative
     if not (negative or positive) or (_EXISTS.search(text) and not _POSITIVE.search(text)):
         return out, []
     picked = [
@@ -274,6 +290,7 @@ def _read_clause(
     named: list[tuple[int, ProductInfo]],
     colours_here: list[tuple[int, str]],
     candidates: list[ProductInfo],
+    sentence: str,
 ) -> None:
     end = clause.start + len(clause.words)
     inside = [(p, prod) for p, prod in named if clause.start <= p < end]
@@ -282,7 +299,9 @@ def _read_clause(
         if len({prod.sku for _, prod in inside}) > 1:
             return  # two products in one clause: only its prices are checked
         colours = [c for p, c in colours_here if inside[0][0] <= p < end]
-        walk.previous = reader.clause(clause.words, [inside[0][1]], colours, strict=True)
+        walk.previous = reader.clause(
+            clause.words, [inside[0][1]], colours, strict=True, context=sentence
+        )
         walk.colours = colours or walk.colours
         return
     colours = [c for p, c in colours_here if clause.start <= p < end]
@@ -297,7 +316,7 @@ def _read_clause(
     pool += [p for p in candidates if p not in pool]
     if pool:
         colours = colours or (walk.colours if carried is not None else [])
-        walk.previous = reader.clause(clause.words, pool, colours, strict=False)
+        walk.previous = reader.clause(clause.words, pool, colours, strict=False, context=sentence)
 
 
 def product_claims(reply: str, catalogue: Catalogue, mail: str) -> list[Claim]:
@@ -322,6 +341,7 @@ def product_claims(reply: str, catalogue: Catalogue, mail: str) -> list[Claim]:
                 named=named,
                 colours_here=colours_at.get(si, []),
                 candidates=candidates,
+                sentence=" ".join(sentence.words),
             )
         if named:
             if named[-1][1] is not walk.current:
