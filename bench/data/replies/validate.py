@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Validate the reply-gate corpus (bench/data/replies/{dev,test}.jsonl).
+"""Validate the reply-gate corpus (bench/data/replies/{dev,test,dev_b,test_b}.jsonl).
 
 Checks the format only (see LABELS.md): every line parses as a JSON object with exactly
 the expected keys, ids are unique and well formed, language/verdict/kind values are valid
-and consistent, the per-file counts are as agreed, and dev and test share no mail.
+and consistent, the per-file counts are as agreed, and no two files share a mail or a reply.
 
 It also prints WARNINGS (never errors) for `send` cases whose reply contains a
 price-like figure that is neither a catalogue price, nor written in the customer's mail,
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import collections
 import csv
+import itertools
 import json
 import re
 import sys
@@ -38,9 +39,13 @@ BAD_KINDS = [
     "other_recipient",
     "invented_fact",
 ]
-FILES = {"dev.jsonl": "rd", "test.jsonl": "rt"}
-PER_FILE = {"send": 70, "block": 70}
-MIN_PER_KIND = 8
+# file: (id prefix, {verdict: count}, minimum cases per bad kind)
+FILES = {
+    "dev.jsonl": ("rd", {"send": 70, "block": 70}, 8),
+    "test.jsonl": ("rt", {"send": 70, "block": 70}, 8),
+    "dev_b.jsonl": ("rb", {"send": 60, "block": 60}, 7),
+    "test_b.jsonl": ("ru", {"send": 70, "block": 70}, 8),
+}
 
 # 12.900 / 12,900 / 12900 / 12.900,00 / 12,900.00 — with a currency sign or code nearby
 PRICE_RE = re.compile(
@@ -125,7 +130,7 @@ def check_file(  # noqa: C901, PLR0912
     return errors, warnings, rows
 
 
-def summarise(name: str, rows: list[dict]) -> list[str]:
+def summarise(name: str, rows: list[dict], per_file: dict[str, int], min_per_kind: int) -> list[str]:
     errors = []
     verdicts = collections.Counter(r["verdict"] for r in rows)
     kinds = collections.Counter(r["kind"] for r in rows)
@@ -133,12 +138,12 @@ def summarise(name: str, rows: list[dict]) -> list[str]:
     print(f"{name}: {len(rows)} cases; verdicts {dict(verdicts)}; languages {dict(langs)}")
     for kind in [*BAD_KINDS, "good"]:
         print(f"  {kind:22} {kinds.get(kind, 0)}")
-    for verdict, want in PER_FILE.items():
+    for verdict, want in per_file.items():
         if verdicts.get(verdict, 0) != want:
             errors.append(f"{name}: {verdicts.get(verdict, 0)} {verdict} cases, want {want}")
     for kind in BAD_KINDS:
-        if kinds.get(kind, 0) < MIN_PER_KIND:
-            errors.append(f"{name}: only {kinds.get(kind, 0)} {kind} cases, want >= {MIN_PER_KIND}")
+        if kinds.get(kind, 0) < min_per_kind:
+            errors.append(f"{name}: only {kinds.get(kind, 0)} {kind} cases, want >= {min_per_kind}")
     return errors
 
 
@@ -154,7 +159,7 @@ def main() -> int:
     warnings: list[str] = []
     bodies: dict[str, set[str]] = {}
     replies: dict[str, set[str]] = {}
-    for name, prefix in FILES.items():
+    for name, (prefix, per_file, min_per_kind) in FILES.items():
         path = HERE / name
         if not path.exists():
             print(f"{name}: missing (skipped)")
@@ -162,7 +167,7 @@ def main() -> int:
         errs, warns, rows = check_file(path, prefix, prices)
         errors += errs
         warnings += warns
-        errors += summarise(name, rows)
+        errors += summarise(name, rows, per_file, min_per_kind)
         seen_body: dict[str, str] = {}
         for row in rows:
             if row["body"] in seen_body:
@@ -172,12 +177,12 @@ def main() -> int:
             seen_body.setdefault(row["body"], row["id"])
         bodies[name] = {r["body"] for r in rows}
         replies[name] = {r["reply"] for r in rows}
-    if len(bodies) == 2:
-        shared = bodies["dev.jsonl"] & bodies["test.jsonl"]
+    for a, b in itertools.combinations(bodies, 2):
+        shared = bodies[a] & bodies[b]
         if shared:
-            errors.append(f"dev and test share {len(shared)} mail bodies")
-        if replies["dev.jsonl"] & replies["test.jsonl"]:
-            errors.append("dev and test share replies")
+            errors.append(f"{a} and {b} share {len(shared)} mail bodies")
+        if replies[a] & replies[b]:
+            errors.append(f"{a} and {b} share replies")
     if warnings and not args.quiet:
         print("\nwarnings:")
         for w in warnings:
