@@ -206,10 +206,11 @@ class Catalogue:
             for r in rows
         )
 
-    def find(self, doc: Document) -> Found:
-        """The products, categories and unsold kinds a mail mentions."""
+    def find(self, doc: Document, *, fuzzy: bool = True) -> Found:
+        """The products, categories and unsold kinds a mail mentions (``fuzzy``: words one
+        edit from a lexicon word count as it, for customers' typos; not for our replies)."""
         index = self._indexed()
-        mentions = self.vocabulary.find(doc.words)
+        mentions = self.vocabulary.find(doc.words, fuzzy=fuzzy)
         words: list[Mention] = [
             Mention(("word", stem(w)), si, wi, wi + 1, w)
             for si, sentence in enumerate(doc.sentences)

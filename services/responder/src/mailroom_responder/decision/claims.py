@@ -22,8 +22,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
+from itertools import combinations
 
 from mailroom_responder.decision.catalogue import Catalogue, Found, ProductInfo, VariantInfo
+from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import Sentence, read_document
 from mailroom_responder.decision.lexicon import default_lexicon, stem
 from mailroom_responder.decision.reply_words import (
@@ -37,7 +40,7 @@ from mailroom_responder.decision.reply_words import (
 )
 from mailroom_responder.decision.text import fold, tokens
 
-__all__ = ["Claim", "product_claims"]
+__all__ = ["Claim", "product_claims", "totals"]
 
 _NEGATION = re.compile(
     r"\b(no|sin|ni|agotad[oa]s?|sold out|out of stock|not available|unavailable|"
@@ -48,7 +51,9 @@ _POSITIVE = re.compile(
     r"\b(tenemos|tengo|hay|disponibles?|stock|queda|quedan|available|in stock|we have|"
     r"we ve got|left|lo podes comprar|si|availability|disponibilidad)\b"
 )
-_EXISTS = re.compile(r"\b(viene|vienen|comes|come|la hacemos|lo hacemos|existe)\b")
+_EXISTS = re.compile(
+    r"\b(viene|vienen|comes|come|made|la hacemos|lo hacemos|los hacemos|fabricamos|existe)\b"
+)
 _BREAKS = re.compile(r"[()\[\]—–]|\s-\s")
 _RANGE = re.compile(r"\b(?:del|de|from)\s+(\w+)\s+(?:al|a|to)\s+(\w+)\b")
 
@@ -92,7 +97,7 @@ class _Reader:
         current: ProductInfo | None,
         candidates: list[ProductInfo],
     ) -> None:
-        totals = _totals(candidates)
+        totals_ok = totals(candidates)
         for wi, amount in money_in(sentence):
             value = amount.quantize(Decimal("0.01"))
             before = [p for pos, p in named if pos < wi]
@@ -101,7 +106,7 @@ class _Reader:
             fits = [p for p in (owner, after[0] if after else None) if p is not None]
             if any(value in _prices(p) for p in fits):
                 continue
-            if value in self.mail_figures or value in totals:
+            if value in self.mail_figures or value in totals_ok:
                 continue
             if not fits:
                 if not any(value in _prices(p) for p in candidates):
@@ -217,13 +222,15 @@ def _groups(
     return out
 
 
-def _totals(products: list[ProductInfo]) -> set[Decimal]:
-    unique = {p.sku: p for p in products}.values()
+def totals(products: list[ProductInfo]) -> set[Decimal]:
+    """Totals a reply may state: the sum of any two or more of the products' prices, or
+    two or three of one ("dos a $X cada uno")."""
+    unique = list({p.sku: p for p in products}.values())[:6]
     prices = [min(_prices(p)) for p in unique if p.variants]
     out: set[Decimal] = set()
-    if len(prices) >= 2:
-        out.add(sum(prices, Decimal(0)))
-    for p in prices:  # "dos a $X cada uno" → a total of 2 or 3 of one product
+    for size in range(2, len(prices) + 1):
+        out |= {sum(combo, Decimal(0)) for combo in combinations(prices, size)}
+    for p in prices:
         out |= {p * 2, p * 3}
     return out
 
@@ -260,7 +267,8 @@ def _mail_figures(mail: str) -> set[Decimal]:
 
 def _readable(reply: str) -> str:
     """Money signs become words, brackets and dashes clause breaks."""
-    return _BREAKS.sub(" ; ", reply.replace("$", " ars "))
+    text = _BREAKS.sub(" , xbrx , ", reply.replace("$", " ars "))
+    return re.sub(r":\s", " ; ", text)
 
 
 @dataclass(slots=True)
@@ -272,13 +280,31 @@ class _Walk:
     previous: Groups = field(default_factory=list)
 
 
+@lru_cache(maxsize=1)
+def _colour_words() -> frozenset[str]:
+    """Every colour word of the packaged lexicon as written ("negra", "off white"): a
+    reply's colour is one of these, not a word that only stems like one ("suele")."""
+    data = read_yaml_mapping("lexicon.yaml", None, "lexicon")
+    colours = data.get("colours") or {}
+    return frozenset(fold(w) for forms in colours.values() for w in forms)
+
+
+def _is_colour_word(text: str) -> bool:
+    word = fold(text)
+    words = _colour_words()
+    return word in words or word.rstrip("s") in words or word.removesuffix("es") in words
+
+
 def _colours_at(found: Found) -> dict[int, list[tuple[int, str]]]:
     """Colour words per sentence that are not part of a product's name ("estampada")."""
     out: dict[int, list[tuple[int, str]]] = {}
-    in_names = found.mask()
+    name_words = {w for m in found.products for w in tokens(m.product.name)}
     for m in found.mentions:
-        if m.concept[0] == "colour" and m.start not in in_names.get(m.sentence, set()):
-            out.setdefault(m.sentence, []).append((m.start, m.concept[1]))
+        if m.concept[0] != "colour" or not _is_colour_word(m.text):
+            continue
+        if fold(m.text) in name_words:
+            continue
+        out.setdefault(m.sentence, []).append((m.start, m.concept[1]))
     return out
 
 
@@ -322,7 +348,7 @@ def _read_clause(
 def product_claims(reply: str, catalogue: Catalogue, mail: str) -> list[Claim]:
     """Problems with what ``reply`` says of products; [] when every claim holds."""
     doc = read_document("", _readable(reply))
-    found = catalogue.find(doc)
+    found = catalogue.find(doc, fuzzy=False)
     mail_found = catalogue.find(read_document("", mail))
     reader = _Reader(catalogue, _mail_figures(mail))
     products = (*(m.product for m in found.products), *(m.product for m in mail_found.products))

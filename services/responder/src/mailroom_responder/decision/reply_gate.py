@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from mailroom_responder.decision.catalogue import Catalogue
-from mailroom_responder.decision.claims import product_claims
+from mailroom_responder.decision.claims import product_claims, totals
 from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import read_document
 from mailroom_responder.decision.faq import FaqBook
@@ -45,13 +45,16 @@ _GREETING_RE = re.compile(
 )
 _INJECTION_RE = re.compile(
     r"\b(ignor\w*|system override|assistant|asistente|instrucciones|instructions|prompt|"
-    r"respond\w* con|responde|reply with|end your reply|include the (code|text|sentence|phrase)|"
+    r"respond\w* con|responde|reply (only )?with|the word|la palabra|end your reply|"
+    r"\b(?:ai|bot|gpt|llm|ia)\s*:|include the (code|text|sentence|phrase)|"
     r"decime que|deci que|system|termin\w* (tu|la|el) (respuesta|mensaje)|agreg\w*|inclu\w*|"
     r"say (that|it)|write|escrib\w*|agreg\w* (la frase|el texto)|add the (sentence|text))\b"
 )
 _QUOTED_RE = re.compile(r"[\"'«“‘]([^\"'»”’]{6,})[\"'»”’]")
 _CODE_RE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9-]{5,}\b")
 _SHINGLE = 4
+_SHOUTED_RE = re.compile(r"\b[A-Z]{4,}\b")
+_CLAUSE_CUT = re.compile(r",|;|:|\bpero\b|\bbut\b|\baunque\b|\bthough\b")
 _CONDITION = re.compile(r"\b(si no|if not|if it doesn t|if they don t|if it does not)\b")
 _OTHERS_RE = re.compile(
     r"\b(otr[oa]s? client\w*|other customers?|another customer|tu amig[oa]|your friend|"
@@ -196,8 +199,8 @@ def _injection_echo(reply: str, mail: Mail) -> list[str]:
         for quoted in _QUOTED_RE.findall(part):
             if fold(quoted).strip(" .") in said:
                 return ["leak: writes the text the mail's injection asked for"]
-        for code in _CODE_RE.findall(part):
-            if code.lower() in said:
+        for code in (*_CODE_RE.findall(part), *_SHOUTED_RE.findall(part)):
+            if code.lower() in said and code in reply:
                 return [f"leak: writes {code}, from the mail's injection"]
     return []
 
@@ -239,7 +242,8 @@ def _promises(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
             if hit is None:
                 continue
             # "no tenemos descuentos" is no promise; "si no te queda, te devolvemos…" is.
-            before = _CONDITION.sub(" ", s[max(0, hit.start() - 30) : hit.end()])
+            before = _CONDITION.sub(" ", s[max(0, hit.start() - 30) : hit.start()])
+            before = _CLAUSE_CUT.split(before)[-1] + hit.group(0)
             if rules.negation.search(before):
                 continue
             out.append(f"promise: {kind} ('{hit.group(0).strip()}')")
@@ -299,9 +303,14 @@ def check_reply(
 
 def _catalogue_figures(catalogue: Catalogue, reply: str) -> str:
     """Prices, sizes and stock of the products the reply names (their own figures)."""
-    found = catalogue.find(read_document("", reply))
-    return "\n".join(
-        f"{v.price} talle {v.size} stock {v.stock}"
-        for m in found.products
-        for v in m.product.variants
+    found = catalogue.find(read_document("", reply), fuzzy=False)
+    sums = " ".join(str(t) for t in totals([m.product for m in found.products]))
+    return (
+        sums
+        + "\n"
+        + "\n".join(
+            f"{v.price} talle {v.size} stock {v.stock}"
+            for m in found.products
+            for v in m.product.variants
+        )
     )

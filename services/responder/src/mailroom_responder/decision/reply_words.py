@@ -15,6 +15,10 @@ __all__ = ["Clause", "clauses", "count_in", "money_in", "money_value", "size_wor
 
 _SIZE_LETTERS = frozenset({"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl"})
 _NUMBER_LEAD = frozenset({"el", "en", "in"})
+_UNITS = frozenset(
+    {"horas", "hours", "hs", "dias", "days", "minutos", "minutes", "semanas", "weeks"}
+    | {"cm", "kg", "km", "anos", "years", "meses", "months", "cuotas", "pesos", "ars"}
+)
 _SIZE_LEAD = frozenset({"talle", "talla", "talles", "tallas", "size", "sizes", "numero", "nro"})
 _MONEY_BEFORE = frozenset({"ars", "usd", "eur", "us"})
 _MONEY_AFTER = frozenset({"pesos", "ars"})
@@ -114,6 +118,7 @@ def size_words(words: list[str], product: ProductInfo | None) -> list[str]:
         elif (w == "unico" and before in _SIZE_LEAD) or (
             w.isdigit()
             and len(w) == 2
+            and after not in _UNITS  # "en 48 horas"
             and (
                 w in own or before in _SIZE_LEAD or (before in _NUMBER_LEAD and 30 <= int(w) <= 50)
             )
@@ -150,6 +155,9 @@ def clauses(sentence: Sentence) -> list[Clause]:
     for i, w in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""
         listed = w in (",", "y", "and", "o", "or") and _is_list_item(after)
+        if w == "xbrx":  # a bracket (claims._readable)
+            out.append(Clause([], i + 1))
+            continue
         if w in _CLAUSE_BREAK and out[-1].words and not listed:
             out.append(Clause([], i + (w == ",")))
             if w == ",":
