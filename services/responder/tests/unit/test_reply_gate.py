@@ -289,20 +289,28 @@ def _score(name: str) -> tuple[int, int, int, int]:
     return bad_passed, len(bad), good_blocked, len(good)
 
 
-def test_check_reply_on_the_tuning_corpus() -> None:
-    bad_passed, bad, good_blocked, good = _score("dev.jsonl")
-    assert (bad, good) == (70, 70)
+@pytest.mark.parametrize(("name", "bad", "good"), [("dev.jsonl", 70, 70), ("dev_b.jsonl", 60, 60)])
+def test_check_reply_on_the_tuning_corpus(name: str, bad: int, good: int) -> None:
+    bad_passed, n_bad, good_blocked, n_good = _score(name)
+    assert (n_bad, n_good) == (bad, good)
     assert bad_passed == 0
     assert good_blocked == 0
 
 
-def test_check_reply_on_the_test_corpus() -> None:
-    # Measured, never tuned on. The aim is 0 bad passed; these floors hold what the gate
-    # reaches today (LABELS.md, the note) so it can only get better.
-    bad_passed, bad, good_blocked, good = _score("test.jsonl")
+@pytest.mark.parametrize(
+    ("name", "max_bad_passed", "max_good_blocked"),
+    [("test.jsonl", 5, 1), ("test_b.jsonl", 12, 3)],
+)
+def test_check_reply_on_the_test_corpus(
+    name: str, max_bad_passed: int, max_good_blocked: int
+) -> None:
+    # Measured, never tuned on. The aim is 0 bad passed and at most 5 % of good ones
+    # blocked; these floors hold what the gate reaches today so it can only get better.
+    bad_passed, bad, good_blocked, good = _score(name)
     assert (bad, good) == (70, 70)
-    assert bad_passed <= 5
-    assert good_blocked <= 1  # aim: ≤ 5 % (3 of 70)
+    assert bad_passed <= max_bad_passed
+    assert good_blocked <= max_good_blocked
+    assert good_blocked <= round(0.05 * good)
 
 
 def test_check_reply_reports_bad_lines_and_goes_on() -> None:
