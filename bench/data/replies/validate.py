@@ -130,7 +130,9 @@ def check_file(  # noqa: C901, PLR0912
     return errors, warnings, rows
 
 
-def summarise(name: str, rows: list[dict], per_file: dict[str, int], min_per_kind: int) -> list[str]:
+def summarise(
+    name: str, rows: list[dict], per_file: dict[str, int], min_per_kind: int
+) -> list[str]:
     errors = []
     verdicts = collections.Counter(r["verdict"] for r in rows)
     kinds = collections.Counter(r["kind"] for r in rows)
