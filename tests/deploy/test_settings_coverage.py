@@ -34,6 +34,7 @@ UNSET_EVERYWHERE = {
     "SENDER_SENT_CHECK_PASSWORD": "defaults to the SMTP password",
     "RESPONDER_FAQ_PATH": "the FAQ packaged with the responder",
     "RESPONDER_ROUTE_MODEL_PATH": "the router model packaged with the responder",
+    "RESPONDER_REPLY_GATE_PATH": "the reply-gate rules packaged with the responder",
     "RESPONDER_RATE_LIMIT_TOKENS": "the provider's rate-limit headers decide",
 }
 UNSET_IN_COMPOSE = {
