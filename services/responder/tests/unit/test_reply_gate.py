@@ -255,7 +255,9 @@ def test_rules_file_errors_are_clear() -> None:
 # ---------------------------------------------------------------------------- the command
 
 
-def _run(cases: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    cases: Path | str, *args: str, catalogue: Path = DEMO_CATALOGUE
+) -> subprocess.CompletedProcess[str]:
     text = cases.read_text("utf-8") if isinstance(cases, Path) else cases
     return subprocess.run(
         [
@@ -263,7 +265,7 @@ def _run(cases: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
             "-m",
             "mailroom_responder.check_reply",
             "--catalogue",
-            str(DEMO_CATALOGUE),
+            str(catalogue),
             *args,
         ],
         input=text,
@@ -331,19 +333,6 @@ def test_check_reply_reports_bad_lines_and_goes_on() -> None:
 
 
 def test_check_reply_fails_clearly_without_a_catalogue(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mailroom_responder.check_reply",
-            "--catalogue",
-            str(tmp_path / "missing.csv"),
-        ],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = _run("", catalogue=tmp_path / "missing.csv")
     assert proc.returncode == 2
     assert proc.stderr.startswith("check_reply:")
