@@ -186,6 +186,12 @@ class OutboundEmail(_Event):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+    # Set on a holding reply sent while the answer is still coming: the sender reports its
+    # send (or failure) with this status, stamped with this event's time, instead of
+    # ``sent`` (``dead_letter`` for a holding reply without it), so the task keeps waiting
+    # for its answer and any later status wins. Left out of the JSON when unset, as
+    # ``StatusChanged.decision``: deploy the sender before a responder that sets it.
+    keeps_status: TaskStatus | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class TransactionalRequest(_Event):
