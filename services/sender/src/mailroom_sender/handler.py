@@ -21,7 +21,6 @@ from mailroom_common.db.models import LedgerState
 from mailroom_common.events import (
     AlertSeverity,
     OutboundEmail,
-    OutboundKind,
     TaskStatus,
     TransactionalRequest,
     utcnow,
@@ -34,7 +33,7 @@ from .backoff import retry_delay
 from .ledger import ClaimAction, Ledger, SendRequest
 from .message import Identity, OutgoingMail, build_email, make_message_id, reply_subject
 from .metrics import SenderMetrics
-from .outcomes import alert, dead_letter, status_changed
+from .outcomes import alert, dead_letter, task_status
 from .sentbox import SentFolder
 from .smtp import AmbiguousSmtpError, PermanentSmtpError, SmtpConnection, TransientSmtpError
 from .transactional import TemplateRenderer, TransactionalError
@@ -49,11 +48,6 @@ _SKIP_STATUS = {
     LedgerState.SENT: TaskStatus.SENT,
     LedgerState.UNCERTAIN: TaskStatus.UNCERTAIN,
     LedgerState.FAILED: TaskStatus.SEND_FAILED,
-}
-
-_STATUS_KEPT_WHEN_SENT: dict[str, TaskStatus] = {
-    OutboundKind.HANDOFF_ACK.value: TaskStatus.HANDOFF,
-    OutboundKind.HOLDING.value: TaskStatus.DEAD_LETTER,
 }
 
 
@@ -404,12 +398,7 @@ class MessageHandler:
     ) -> None:
         if not target.is_task:
             return
-        # An acknowledgement or holding reply going out must not hide why a person has to
-        # act: the task keeps its handoff / dead-letter status and the send is its history.
-        kept = _STATUS_KEPT_WHEN_SENT.get(str(target.kind))
-        if status is TaskStatus.SENT and kept is not None:
-            status, reason = kept, f"{target.kind} sent; {reason}"
-        event = status_changed(
+        event = task_status(
             target.message_key,
             target.kind,
             status,

@@ -16,11 +16,12 @@ from mailroom_common.events import (
     AlertSeverity,
     DeadLetterEvent,
     OutboundEmail,
+    OutboundKind,
     StatusChanged,
     TaskStatus,
 )
 
-__all__ = ["PRODUCER", "alert", "dead_letter", "event_id_for", "status_changed"]
+__all__ = ["PRODUCER", "alert", "dead_letter", "event_id_for", "status_changed", "task_status"]
 
 PRODUCER = "sender"
 _NAMESPACE = uuid.UUID("6f1c1d8e-5d0b-4f7e-9a53-3f1f0b7c2a10")
@@ -63,6 +64,63 @@ def status_changed(
         completion_tokens=out.completion_tokens if out else None,
         cost_usd=out.cost_usd if out else None,
         trace_id=trace_id,
+    )
+
+
+# An acknowledgement or holding reply going out must not hide why a person has to act:
+# the task keeps its handoff / dead-letter status and the send is its history.
+_STATUS_KEPT_WHEN_SENT: dict[str, TaskStatus] = {
+    OutboundKind.HANDOFF_ACK.value: TaskStatus.HANDOFF,
+    OutboundKind.HOLDING.value: TaskStatus.DEAD_LETTER,
+}
+
+
+def task_status(
+    message_key: str,
+    kind: str,
+    status: TaskStatus,
+    *,
+    reason: str,
+    trace_id: str | None,
+    out: OutboundEmail | None = None,
+    attempts: int | None = None,
+    error: str | None = None,
+) -> StatusChanged:
+    """The status event reporting what became of one message of a task.
+
+    A handoff acknowledgement or a holding reply that was sent keeps the task's handoff /
+    dead-letter status. A message whose outbound event says ``keeps_status`` (a holding
+    reply while the answer is still coming) is reported, sent or not, as a history row
+    with that status, stamped with the outbound event's time so that the task's answer
+    (any later status) wins whatever the order; its event id and reason still name what
+    happened, and it carries no reply text (the answer's is the one to show).
+    """
+    if out is not None and out.keeps_status is not None:
+        event = status_changed(
+            message_key,
+            kind,
+            status,
+            reason=f"{kind} {status.value}; {reason}",
+            trace_id=trace_id,
+            out=out,
+            attempts=attempts,
+            error=error,
+        )
+        return event.model_copy(
+            update={"status": out.keeps_status, "occurred_at": out.occurred_at, "reply_text": None}
+        )
+    kept = _STATUS_KEPT_WHEN_SENT.get(kind)
+    if status is TaskStatus.SENT and kept is not None:
+        status, reason = kept, f"{kind} sent; {reason}"
+    return status_changed(
+        message_key,
+        kind,
+        status,
+        reason=reason,
+        trace_id=trace_id,
+        out=out,
+        attempts=attempts,
+        error=error,
     )
 
 
