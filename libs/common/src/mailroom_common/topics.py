@@ -22,6 +22,7 @@ __all__ = [
     "ALERTS",
     "CLASSIFY_REQUESTS",
     "DEAD_LETTER",
+    "HOLDING_CHECKS",
     "INBOUND",
     "LLM_REQUESTS",
     "OUTBOUND",
@@ -65,6 +66,12 @@ LLM_REQUESTS = TopicSpec(
 CLASSIFY_REQUESTS = TopicSpec(
     "mail.classify-requests", 3, "delete", 7 * DAY_MS, "Classifier calls keyed by provider."
 )
+# Holding-reply checks, one per queued LLM request, due when its email has waited
+# RESPONDER_HOLDING_AFTER_S. Keyed by provider like mail.llm-requests (same partition
+# count), so the worker owning the provider's desk owns them and reads its llm-done table.
+HOLDING_CHECKS = TopicSpec(
+    "mail.responder.holding", 3, "delete", 7 * DAY_MS, "Holding-reply checks by provider."
+)
 OUTBOUND = TopicSpec("mail.outbound", 6, "delete", 14 * DAY_MS, "Replies for the sender.")
 TRANSACTIONAL = TopicSpec(
     "mail.transactional", 3, "delete", 14 * DAY_MS, "Transactional mail requests."
@@ -89,6 +96,7 @@ REGISTRY: tuple[TopicSpec, ...] = (
     RETRY_120S,
     LLM_REQUESTS,
     CLASSIFY_REQUESTS,
+    HOLDING_CHECKS,
     OUTBOUND,
     TRANSACTIONAL,
     DEAD_LETTER,
