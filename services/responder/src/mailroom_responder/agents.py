@@ -4,6 +4,7 @@
 * ``llm``: mail.llm-requests (key = provider) → the desk; the one caller of the provider.
 * ``classify``: mail.classify-requests (key = classifier) → the classifier desk.
 * ``retry-30s/60s/120s``: delay topics → back to mail.llm-requests when due.
+* ``holding``: mail.responder.holding → one holding reply for an email still waiting.
 * ``turns``: mail.outbound → the shop's replies into the history table.
 """
 
@@ -14,7 +15,14 @@ from typing import Any
 
 import faust
 
-from mailroom_common.topics import CLASSIFY_REQUESTS, INBOUND, LLM_REQUESTS, OUTBOUND, TopicSpec
+from mailroom_common.topics import (
+    CLASSIFY_REQUESTS,
+    HOLDING_CHECKS,
+    INBOUND,
+    LLM_REQUESTS,
+    OUTBOUND,
+    TopicSpec,
+)
 from mailroom_responder.runtime import RETRY_SPECS, Runtime
 
 __all__ = ["Agents", "register_agents"]
@@ -25,6 +33,7 @@ class Agents:
         self.inbound: Any
         self.llm: Any
         self.classify: Any
+        self.holding: Any
         self.turns: Any
         self.retries: dict[str, Any] = {}
 
@@ -59,6 +68,10 @@ def register_agents(app: faust.App, runtime: Runtime) -> Agents:
         async for event in stream.events():
             yield await runtime.on_classify_request(event)
 
+    async def holding(stream: Any) -> AsyncIterable[str]:
+        async for event in stream.events():
+            yield await runtime.on_holding(event)
+
     async def turns(stream: Any) -> AsyncIterable[bool]:
         async for event in stream.events():
             yield await runtime.on_outbound(event)
@@ -66,6 +79,7 @@ def register_agents(app: faust.App, runtime: Runtime) -> Agents:
     agents.inbound = app.agent(runtime.topics[INBOUND], name="inbound")(inbound)
     agents.llm = app.agent(runtime.topics[LLM_REQUESTS], name="llm")(llm)
     agents.classify = app.agent(runtime.topics[CLASSIFY_REQUESTS], name="classify")(classify)
+    agents.holding = app.agent(runtime.topics[HOLDING_CHECKS], name="holding")(holding)
     agents.turns = app.agent(runtime.topics[OUTBOUND], name="turns")(turns)
     for spec in RETRY_SPECS:
         agents.retries[spec.name] = _retry_agent(app, runtime, spec)

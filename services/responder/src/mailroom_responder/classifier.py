@@ -44,8 +44,7 @@ from mailroom_common.events import (
     TaskStatus,
 )
 from mailroom_common.logging import get_logger
-from mailroom_common.topics import LLM_REQUESTS
-from mailroom_responder import outcomes
+from mailroom_responder import holding, outcomes
 from mailroom_responder.breaker import BreakerPhase, Transition
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook, FaqEntry
@@ -467,7 +466,9 @@ class ClassifierDesk:
         for emission in continued(email, result.emissions, who, to_llm=result.request is not None):
             await self.publisher.emit(emission)
         if result.request is not None:
-            await self.publisher.emit_request(LLM_REQUESTS, result.request.provider, result.request)
+            await holding.queue_request(
+                self.publisher, result.request, after_s=self.inbound_cfg.holding_after_s
+            )
         await self.publisher.flush()
         await self.done.save(key, {**entry, "done": True})
         return "replayed" if replay else outcome

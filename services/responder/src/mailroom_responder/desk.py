@@ -35,11 +35,11 @@ from mailroom_responder.decision.safety import plain_text
 from mailroom_responder.inbound import handoff
 from mailroom_responder.limiter import parse_rate_limit_headers
 from mailroom_responder.llm_client import ErrorKind, LlmCallError, LlmClient, LlmResult
-from mailroom_responder.messages import LlmRequest
+from mailroom_responder.messages import HoldingCheck, LlmRequest
 from mailroom_responder.outcomes import Emission
 from mailroom_responder.provider import ProviderConfig, ProviderState
 
-__all__ = ["Desk", "DeskConfig", "DonePort", "Publisher", "StatePort"]
+__all__ = ["Desk", "DeskConfig", "DonePort", "Publisher", "StatePort", "done_key", "holding_key"]
 
 log = get_logger("mailroom_responder.desk")
 tracer = trace.get_tracer("mailroom_responder")
@@ -53,6 +53,11 @@ def done_key(email: InboundEmail) -> str:
     """
     run = email.reprocess_of_trace_id
     return f"{email.message_key}|{run}" if run else email.message_key
+
+
+def holding_key(email: InboundEmail) -> str:
+    """Key in the llm-done table once this run's holding reply went out (holding.py)."""
+    return f"holding|{done_key(email)}"
 
 
 class StatePort(Protocol):
@@ -71,7 +76,9 @@ class DonePort(Protocol):
 class Publisher(Protocol):
     async def emit(self, emission: Emission) -> None: ...
 
-    async def emit_request(self, topic: TopicSpec, key: str, request: LlmRequest) -> None: ...
+    async def emit_request(
+        self, topic: TopicSpec, key: str, request: LlmRequest | HoldingCheck
+    ) -> None: ...
 
     async def flush(self) -> None: ...
 
@@ -119,6 +126,7 @@ class Desk:
         self.faq = faq
         self.clock = clock
         self.sleep = sleep
+        self.finishing: str | None = None  # the run whose outcome is being emitted
         meter = metrics.get_meter("mailroom_responder")
         self._transitions = meter.create_counter(
             "responder.breaker.transitions", description="Circuit breaker transitions"
@@ -333,7 +341,8 @@ class Desk:
                 details={"status": err.status, "error_class": err.error_class},
             ),
         ]
-        if self.cfg.holding_reply:
+        if self.cfg.holding_reply and not self.done.is_done(holding_key(email)):
+            # (One went out while the answer was held back: not a second one.)
             out.append(
                 outcomes.outbound(
                     email,
@@ -437,8 +446,12 @@ class Desk:
 
     async def _finish(self, run_key: str, out: list[Emission]) -> None:
         # Outcome first, then "done": a crash in between re-emits the same events (same
-        # ids) instead of losing them.
-        for emission in out:
-            await self.publisher.emit(emission)
-        await self.publisher.flush()
-        await self.done.mark_done(run_key)
+        # ids) instead of losing them. The holding timer waits while this runs.
+        self.finishing = run_key
+        try:
+            for emission in out:
+                await self.publisher.emit(emission)
+            await self.publisher.flush()
+            await self.done.mark_done(run_key)
+        finally:
+            self.finishing = None

@@ -49,6 +49,8 @@ class InboundConfig:
     handoff_ack: bool = True
     excerpt_max_chars: int = 2000
     max_tokens: int = 150
+    # Queued LLM requests get a holding reply after this wait (holding.py); None: none.
+    holding_after_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
-"""The responder's own records on ``mail.llm-requests``, the retry (delay) topics and
-``mail.classify-requests``.
+"""The responder's own records on ``mail.llm-requests``, the retry (delay) topics,
+``mail.classify-requests`` and ``mail.responder.holding``.
 
 Internal to this service (not in the shared contract): one LLM call to make, with the
-prompt already built and everything needed to finish the email whatever happens; or one
-unsure decision for the classifier, with what the email needs to go on either way.
+prompt already built and everything needed to finish the email whatever happens; one
+unsure decision for the classifier, with what the email needs to go on either way; or
+one holding-reply check, with what a holding reply needs.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from mailroom_common.events import InboundEmail, Route
 
 __all__ = [
     "ClassifyRequest",
+    "HoldingCheck",
     "LlmRequest",
     "LlmRequestDecodeError",
     "decode_classify_request",
+    "decode_holding_check",
     "decode_request",
     "encode_request",
 ]
@@ -76,7 +79,24 @@ class ClassifyRequest(BaseModel):
     deadline: datetime = Field(description="After this the router's decision stands.")
 
 
-def encode_request(request: LlmRequest | ClassifyRequest) -> bytes:
+class HoldingCheck(BaseModel):
+    """One queued LLM request's holding-reply check (``mail.responder.holding``, keyed by
+    provider): due when its email has waited ``RESPONDER_HOLDING_AFTER_S``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["holding_check"] = "holding_check"
+    schema_version: Literal[1] = 1
+    provider: str
+    inbound: InboundEmail = Field(description="The email being answered, as received.")
+    recipient: str
+    language: Literal["es", "en"]
+    route: Route
+    intent: str
+    due_at: datetime = Field(description="When a holding reply is due if still unanswered.")
+
+
+def encode_request(request: LlmRequest | ClassifyRequest | HoldingCheck) -> bytes:
     return request.model_dump_json().encode("utf-8")
 
 
@@ -90,5 +110,12 @@ def decode_request(raw: bytes | str) -> LlmRequest:
 def decode_classify_request(raw: bytes | str) -> ClassifyRequest:
     try:
         return ClassifyRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise LlmRequestDecodeError(str(exc)) from exc
+
+
+def decode_holding_check(raw: bytes | str) -> HoldingCheck:
+    try:
+        return HoldingCheck.model_validate_json(raw)
     except ValidationError as exc:
         raise LlmRequestDecodeError(str(exc)) from exc

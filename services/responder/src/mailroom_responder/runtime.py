@@ -28,12 +28,13 @@ from mailroom_common.telemetry import context_from_headers, hash_address, header
 from mailroom_common.topics import (
     CLASSIFY_REQUESTS,
     DEAD_LETTER,
+    HOLDING_CHECKS,
     INBOUND,
     LLM_REQUESTS,
     RETRY_TOPICS,
     TopicSpec,
 )
-from mailroom_responder import outcomes
+from mailroom_responder import holding, outcomes
 from mailroom_responder.classifier import ClassifierDesk
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
@@ -42,9 +43,11 @@ from mailroom_responder.history import append_turn, turns_from_value, turns_to_v
 from mailroom_responder.inbound import InboundConfig, handle_inbound
 from mailroom_responder.messages import (
     ClassifyRequest,
+    HoldingCheck,
     LlmRequest,
     LlmRequestDecodeError,
     decode_classify_request,
+    decode_holding_check,
     decode_request,
     encode_request,
 )
@@ -102,7 +105,7 @@ class FaustPublisher:
         await self._send(emission.topic, emission.key, encode_event(emission.event))
 
     async def emit_request(
-        self, topic: TopicSpec, key: str, request: LlmRequest | ClassifyRequest
+        self, topic: TopicSpec, key: str, request: LlmRequest | ClassifyRequest | HoldingCheck
     ) -> None:
         await self._send(topic, key, encode_request(request))
 
@@ -192,6 +195,7 @@ class Runtime:
         clock: Callable[[], float] = time.time,
         hold_check_s: float = 0.25,
         classifier: ClassifierDesk | None = None,
+        holding_timer: holding.HoldingTimer | None = None,
     ) -> None:
         self.app = app
         self.topics = topics
@@ -207,6 +211,7 @@ class Runtime:
         self.clock = clock
         self.hold_check_s = hold_check_s
         self.classifier = classifier
+        self.holding = holding_timer
 
     def should_yield(self) -> bool:
         """True while Faust rebalances or stops: a held record must be handed back."""
@@ -300,8 +305,8 @@ class Runtime:
                     message_key=email.message_key,
                     excerpt_chars=len(result.request.context),
                 )
-                await self.publisher.emit_request(
-                    LLM_REQUESTS, result.request.provider, result.request
+                await holding.queue_request(
+                    self.publisher, result.request, after_s=self.inbound_cfg.holding_after_s
                 )
             if result.customer_turn is not None:
                 await self._add_turn(email, result.customer_turn)
@@ -370,6 +375,20 @@ class Runtime:
                 log.warning("classifier.missing", message_key=request.inbound.message_key)
                 return "skipped"
             return await self.classifier.process(request)
+
+    # ------------------------------------------------------------------ holding checks
+
+    async def on_holding(self, event: Any) -> str:
+        """A holding check: wait until it is due or its email is answered (holding.py)."""
+        with tracer.start_as_current_span("responder.holding_wait", context=_parent(event)):
+            try:
+                check = decode_holding_check(event.value)
+            except LlmRequestDecodeError as exc:
+                await self._bad_record(event, self.topics.real_name(HOLDING_CHECKS), exc)
+                return "bad_record"
+            if self.holding is None:
+                return "skipped"
+            return await self.holding.process(check, self.should_yield)
 
     # ------------------------------------------------------------------ delay topics
 

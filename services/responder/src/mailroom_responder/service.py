@@ -26,6 +26,7 @@ from mailroom_responder.decision.faq import FaqBook, load_faq
 from mailroom_responder.decision.model import load_model
 from mailroom_responder.decision.reply_gate import load_rules
 from mailroom_responder.desk import Desk, DeskConfig
+from mailroom_responder.holding import HoldingTimer
 from mailroom_responder.inbound import InboundConfig
 from mailroom_responder.limiter import LimiterConfig
 from mailroom_responder.llm_client import ClassifierClient, LlmClient
@@ -176,6 +177,7 @@ def build_service(
         handoff_ack=settings.handoff_ack_enabled,
         excerpt_max_chars=settings.excerpt_max_chars,
         max_tokens=groq.max_tokens,
+        holding_after_s=settings.holding_after_s if settings.holding_reply_enabled else None,
     )
     classifier: ClassifierDesk | None = None
     if classifier_client is not None:
@@ -212,6 +214,16 @@ def build_service(
         turns=turns,
         hold_check_s=settings.hold_check_s,
         classifier=classifier,
+        holding_timer=HoldingTimer(
+            done=desk.done,
+            publisher=publisher,
+            faq=faq_book,
+            clock=time.time,
+            sleep=asyncio.sleep,
+            finishing=lambda: desk.finishing,
+            hold_check_s=settings.hold_check_s,
+            enabled=settings.holding_reply_enabled,
+        ),
     )
     agents = register_agents(app, runtime)
     if turns is not None:

@@ -81,7 +81,20 @@ class ResponderSettings(BaseSettings):
         default=True, description="Send a short acknowledgement when a person takes over."
     )
     holding_reply_enabled: bool = Field(
-        default=True, description="Send one holding reply when an email is dead-lettered."
+        default=True,
+        description=(
+            "Send one holding reply when an email's LLM answer is held back longer than "
+            "RESPONDER_HOLDING_AFTER_S, or when it is dead-lettered."
+        ),
+    )
+    holding_after_s: float = Field(
+        default=600.0,
+        gt=0,
+        description=(
+            "An email whose LLM answer has waited this long since it reached mail.inbound "
+            "(breaker open, rate-limit backlog, retries) gets one holding reply; the answer "
+            "follows when the provider is back."
+        ),
     )
     max_attempts: int = Field(
         default=5, ge=1, description="Failed LLM attempts before the email is dead-lettered."

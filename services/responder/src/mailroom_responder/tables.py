@@ -4,7 +4,8 @@
   only by the agent of ``mail.llm-requests``; co-partitioned with it (3 partitions), so
   the worker owning the provider's partition owns its state.
 * ``llm-done``: message keys already answered by that agent, so a redelivered request
-  is not answered (or billed) twice.
+  is not answered (or billed) twice; and ``holding|<run key>`` once that run's holding
+  reply went out (written by the agent of ``mail.responder.holding``, co-partitioned).
 * ``classifier-state`` and ``classify-done``: the same two for the classifier model
   (key ``"groq:classifier"``), written only by the agent of ``mail.classify-requests`` and
   co-partitioned with it; a done entry also holds the decision taken, so a redelivered

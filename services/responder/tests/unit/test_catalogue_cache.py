@@ -302,5 +302,10 @@ async def test_the_inbound_agent_decides_only_after_the_first_load(
     await starter
     statuses = [s.status for s in publisher.of("status_changed")]
     assert statuses[0] is TaskStatus.PROCESSING
-    ((_, _, request),) = publisher.requests
+    # The LLM request, and its holding check (holding.py).
+    assert [t.name for t, _, _ in publisher.requests] == [
+        "mail.llm-requests",
+        "mail.responder.holding",
+    ]
+    request = publisher.requests[0][2]
     assert "Jean Mom" in request.context

@@ -93,8 +93,13 @@ class FaqBook:
         return select_answer(entry, text, language, self.answer_max_chars)
 
     def template(self, name: str, language: str) -> str:
-        texts = self.templates[name]
+        texts = self.templates.get(name) or self.templates[OPTIONAL_TEMPLATES[name]]
         return texts.get(language) or texts["es"]
+
+
+# Templates a FAQ file may leave out, and the one used instead: ``holding_wait`` is the
+# holding reply sent while an answer is still coming (holding.py).
+OPTIONAL_TEMPLATES = {"holding_wait": "holding"}
 
 
 # Each catalogue template (decision/answers.py) and the fields it may use.
@@ -175,8 +180,10 @@ def parse_faq(data: dict[str, Any]) -> FaqBook:
     max_chars = _max_chars(data.get("answer_max_chars"))
     entries = tuple(_entry(str(k), v, max_chars) for k, v in (data.get("entries") or {}).items())
     templates: dict[str, dict[str, str]] = {}
-    for name in ("handoff_ack", "holding"):
+    for name in ("handoff_ack", "holding", *OPTIONAL_TEMPLATES):
         texts = (data.get("templates") or {}).get(name) or {}
+        if name in OPTIONAL_TEMPLATES and not texts:
+            continue
         if not all(str(texts.get(lang, "")).strip() for lang in LANGUAGES):
             raise ValueError(f"FAQ template {name!r} needs es and en texts")
         templates[name] = {lang: tidy_paragraphs(str(texts[lang])) for lang in LANGUAGES}
