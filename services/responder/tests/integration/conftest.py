@@ -311,6 +311,7 @@ class Cluster:
         want |= {f"{p}mail.outbound/{i}" for i in range(6)}
         want |= {f"{p}mail.llm-requests/{i}" for i in range(3)}
         want |= {f"{p}mail.classify-requests/{i}" for i in range(3)}
+        want |= {f"{p}mail.responder.holding/{i}" for i in range(3)}
         for d in ("30s", "60s", "120s"):
             want |= {f"{p}mail.responder.retry-{d}/{i}" for i in range(6)}
         want |= {f"{app}-history-changelog/{i}" for i in range(6)}

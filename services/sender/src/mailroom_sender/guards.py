@@ -3,7 +3,9 @@
 Two auto-responders answering each other can exchange thousands of mails. Mailroom marks
 its own mail ``Auto-Submitted`` (well-behaved responders then stay quiet), and on top of
 that caps automatic replies per recipient and per thread in a window, and never writes to
-a suppressed address (hard bounces, operator blocks) or to the shop's own mailboxes.
+a suppressed address (hard bounces, operator blocks) or to the shop's own mailboxes. A
+holding reply ("the answer is coming") counts towards the caps like any other, and goes
+out only while the caps leave room for the answer it announces.
 """
 
 from __future__ import annotations
@@ -44,12 +46,14 @@ def guard_reason(facts: GuardInput, limits: GuardLimits) -> str | None:
     if facts.kind not in AUTO_KINDS:
         return None
     hours = limits.window_s / 3600
-    if facts.recent_to_recipient >= limits.per_recipient:
+    # A holding reply promises an answer: it goes out only with room left for that answer.
+    room = 1 if facts.kind == "holding" else 0
+    if facts.recent_to_recipient + room >= limits.per_recipient:
         return (
             f"recipient cap: {facts.recent_to_recipient} automatic replies in {hours:g} h "
             f"(limit {limits.per_recipient})"
         )
-    if facts.recent_in_thread >= limits.per_thread:
+    if facts.recent_in_thread + room >= limits.per_thread:
         return (
             f"thread cap: {facts.recent_in_thread} automatic replies in {hours:g} h "
             f"(limit {limits.per_thread})"

@@ -80,6 +80,11 @@ def facts(**kw: object) -> GuardInput:
         ({"kind": "transactional", "recent_to_recipient": 99}, None),
         ({"kind": "transactional", "suppressed_reason": "bounce"}, "suppressed"),
         ({"kind": "holding", "recent_to_recipient": 3}, "recipient cap"),
+        # A holding reply leaves room for the answer it announces.
+        ({"kind": "holding", "recent_to_recipient": 1, "recent_in_thread": 1}, None),
+        ({"kind": "holding", "recent_to_recipient": 2}, "recipient cap"),
+        ({"kind": "holding", "recent_in_thread": 2}, "thread cap"),
+        ({"kind": "reply", "recent_to_recipient": 2, "recent_in_thread": 2}, None),
     ],
 )
 def test_guard_reasons(kw: dict[str, object], expected: str | None) -> None:
