@@ -50,12 +50,12 @@ from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook, FaqEntry
 from mailroom_responder.decision.routing import Decision
 from mailroom_responder.decision.text import strip_invisible
-from mailroom_responder.desk import Publisher, StatePort, done_key
 from mailroom_responder.inbound import InboundConfig, handle_inbound, route_of
 from mailroom_responder.limiter import RateLimitInfo, parse_rate_limit_headers
 from mailroom_responder.llm_client import ClassifierClient, ErrorKind, LlmCallError, LlmResult
 from mailroom_responder.messages import ClassifyRequest
 from mailroom_responder.outcomes import Emission
+from mailroom_responder.ports import Publisher, StatePort, done_key
 from mailroom_responder.prompt import Turn
 from mailroom_responder.provider import ProviderConfig, ProviderState
 

@@ -12,75 +12,35 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from mailroom_common.events import (
     AlertSeverity,
-    InboundEmail,
     OutboundKind,
     TaskStatus,
 )
 from mailroom_common.logging import get_logger
 from mailroom_common.telemetry import current_trace_id
-from mailroom_common.topics import LLM_REQUESTS, RETRY_TOPICS, TopicSpec
+from mailroom_common.topics import LLM_REQUESTS, RETRY_TOPICS
 from mailroom_responder import gatekeeper, outcomes
 from mailroom_responder.breaker import BreakerPhase, Transition
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.decision.reply_gate import GateRules
 from mailroom_responder.decision.safety import plain_text
-from mailroom_responder.inbound import handoff
 from mailroom_responder.limiter import parse_rate_limit_headers
 from mailroom_responder.llm_client import ErrorKind, LlmCallError, LlmClient, LlmResult
-from mailroom_responder.messages import HoldingCheck, LlmRequest
+from mailroom_responder.messages import LlmRequest
 from mailroom_responder.outcomes import Emission
+from mailroom_responder.ports import DonePort, Publisher, StatePort, done_key, holding_key
 from mailroom_responder.provider import ProviderConfig, ProviderState
 
-__all__ = ["Desk", "DeskConfig", "DonePort", "Publisher", "StatePort", "done_key", "holding_key"]
+__all__ = ["Desk", "DeskConfig"]
 
 log = get_logger("mailroom_responder.desk")
 tracer = trace.get_tracer("mailroom_responder")
-
-
-def done_key(email: InboundEmail) -> str:
-    """Key of one run of an email in the llm-done table.
-
-    An operator's reprocess is a new run of the same email (``reprocess_of_trace_id`` set,
-    as in the outcome event ids): it must be answered, not skipped as a duplicate.
-    """
-    run = email.reprocess_of_trace_id
-    return f"{email.message_key}|{run}" if run else email.message_key
-
-
-def holding_key(email: InboundEmail) -> str:
-    """Key in the llm-done table once this run's holding reply went out (holding.py)."""
-    return f"holding|{done_key(email)}"
-
-
-class StatePort(Protocol):
-    def load(self) -> ProviderState: ...
-
-    async def save(self, state: ProviderState) -> None:
-        """Store the state durably (the changelog write is flushed) before returning."""
-
-
-class DonePort(Protocol):
-    def is_done(self, key: str) -> bool: ...
-
-    async def mark_done(self, key: str) -> None: ...
-
-
-class Publisher(Protocol):
-    async def emit(self, emission: Emission) -> None: ...
-
-    async def emit_request(
-        self, topic: TopicSpec, key: str, request: LlmRequest | HoldingCheck
-    ) -> None: ...
-
-    async def flush(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,17 +355,7 @@ class Desk:
             )
             if again:
                 return gatekeeper.regenerate(request, reply, verdict)
-            out = handoff(
-                email,
-                reason=(
-                    f"reply_blocked: {'; '.join(verdict.reasons)} "
-                    f"(first answer: {'; '.join(request.gate_reasons)})"
-                )[:500],
-                to=request.recipient,
-                faq=self.faq,
-                ack=self.cfg.handoff_ack,
-                intent=request.intent,
-            )
+            out = gatekeeper.hand_off(request, verdict, faq=self.faq, ack=self.cfg.handoff_ack)
             await self._finish(done_key(email), out)
             return "handoff"
         cost = (

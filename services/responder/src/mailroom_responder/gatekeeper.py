@@ -4,7 +4,7 @@
 with what the desk knows of the email (its text, signature and sender name, the
 customer's language, the excerpt and instructions the prompt had) and the live
 catalogue. ``regenerate`` is the same request with the blocked answer and the reasons
-appended, marked so that a second block hands the email to a person.
+appended, marked so that a second block hands the email to a person (``hand_off``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from __future__ import annotations
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.decision.reply_gate import GateRules, Mail, Verdict, check_reply
+from mailroom_responder.inbound import handoff
 from mailroom_responder.messages import LlmRequest
+from mailroom_responder.outcomes import Emission
 
-__all__ = ["check", "regenerate"]
+__all__ = ["check", "hand_off", "regenerate"]
 
 _ASK_AGAIN = {
     "es": (
@@ -66,3 +68,19 @@ def regenerate(request: LlmRequest, reply: str, verdict: Verdict) -> LlmRequest:
         {"role": "user", "content": _ASK_AGAIN[request.language].format(reasons=reasons)},
     ]
     return request.model_copy(update={"messages": messages, "gate_reasons": list(verdict.reasons)})
+
+
+def hand_off(request: LlmRequest, verdict: Verdict, *, faq: FaqBook, ack: bool) -> list[Emission]:
+    """The second answer was blocked too: a person takes the email, told both reasons."""
+    reason = (
+        f"reply_blocked: {'; '.join(verdict.reasons)} "
+        f"(first answer: {'; '.join(request.gate_reasons)})"
+    )
+    return handoff(
+        request.inbound,
+        reason=reason[:500],
+        to=request.recipient,
+        faq=faq,
+        ack=ack,
+        intent=request.intent,
+    )

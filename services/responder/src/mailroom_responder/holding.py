@@ -23,38 +23,21 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Protocol
 
 from opentelemetry import metrics
 
 from mailroom_common.events import OutboundKind, TaskStatus
 from mailroom_common.logging import get_logger
-from mailroom_common.topics import HOLDING_CHECKS, LLM_REQUESTS, TopicSpec
+from mailroom_common.topics import HOLDING_CHECKS, LLM_REQUESTS
 from mailroom_responder import outcomes
 from mailroom_responder.decision.faq import FaqBook
-from mailroom_responder.desk import done_key, holding_key
 from mailroom_responder.messages import HoldingCheck, LlmRequest
 from mailroom_responder.outcomes import Emission
+from mailroom_responder.ports import DonePort, Publisher, done_key, holding_key
 
 __all__ = ["HoldingTimer", "Verdict", "check_for", "holding_reply", "queue_request", "verdict"]
 
 log = get_logger("mailroom_responder.holding")
-
-
-class Publisher(Protocol):
-    async def emit(self, emission: Emission) -> None: ...
-
-    async def emit_request(
-        self, topic: TopicSpec, key: str, request: LlmRequest | HoldingCheck
-    ) -> None: ...
-
-    async def flush(self) -> None: ...
-
-
-class DonePort(Protocol):
-    def is_done(self, key: str) -> bool: ...
-
-    async def mark_done(self, key: str) -> None: ...
 
 
 class Verdict(enum.StrEnum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mailroom_common.events import InboundEmail
-from mailroom_responder.desk import done_key
+from mailroom_responder.ports import done_key
 
 
 def _email(**extra: str) -> InboundEmail:
