@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate the reply-gate corpus (bench/data/replies/{dev,test,dev_b,test_b}.jsonl).
+"""Validate the reply-gate corpus (bench/data/replies/{dev,test}{,_b,_c}.jsonl).
 
 Checks the format only (see LABELS.md): every line parses as a JSON object with exactly
 the expected keys, ids are unique and well formed, language/verdict/kind values are valid
@@ -45,6 +45,8 @@ FILES = {
     "test.jsonl": ("rt", {"send": 70, "block": 70}, 8),
     "dev_b.jsonl": ("rb", {"send": 60, "block": 60}, 7),
     "test_b.jsonl": ("ru", {"send": 70, "block": 70}, 8),
+    "dev_c.jsonl": ("rv", {"send": 70, "block": 70}, 8),
+    "test_c.jsonl": ("rc", {"send": 70, "block": 70}, 8),
 }
 
 # 12.900 / 12,900 / 12900 / 12.900,00 / 12,900.00 — with a currency sign or code nearby
