@@ -268,6 +268,7 @@ def _decision_for(route: Route, reading: Reading, faq: FaqBook) -> Decision | No
         return _catalogue(
             found,
             strength=reading.strength(),
+            firm=reading.strength(firm=True),
             product_cues=reading.product_cues,
             also=reading.best,
             evidence=[],
@@ -340,6 +341,7 @@ def by_rules(reading: Reading, faq: FaqBook) -> Decision:
         return _catalogue(
             found,
             strength=strength,
+            firm=firm,
             product_cues=product_cues,
             also=best,
             evidence=evidence,
@@ -360,6 +362,7 @@ def by_rules(reading: Reading, faq: FaqBook) -> Decision:
         return _catalogue(
             found,
             strength=strength,
+            firm=firm,
             product_cues=product_cues,
             also=None,
             evidence=evidence,
@@ -392,6 +395,7 @@ def _catalogue(
     found: Found,
     *,
     strength: dict[str, float],
+    firm: dict[str, float],
     product_cues: ProductCues,
     also: Scored | None,
     evidence: list[str],
@@ -401,8 +405,8 @@ def _catalogue(
         intent = "not_carried"
     elif strength.get("price", 0) >= 1.0:
         intent = "price"
-    elif strength.get("stock", 0) >= 1.0 and not strength.get("detail"):
-        intent = "stock"
+    elif strength.get("stock", 0) >= 1.0 and not firm.get("detail"):
+        intent = "stock"  # a weak word ("en color verde", "the one in the photo") asks no more
     else:
         intent = "product"
     if found.products:
