@@ -60,7 +60,8 @@ async def test_routes_on_the_real_broker(
                         ConversationTurn.thread_key == product.thread_key
                     )
                 )
-                return sorted(r.role for r in rows.all())
+                roles = sorted(r.role for r in rows.all())
+                return roles if len(roles) >= 2 else None  # batches may land one by one
 
         assert await wait_for(persisted, 20, "turns in PostgreSQL") == ["customer", "shop"]
     finally:
