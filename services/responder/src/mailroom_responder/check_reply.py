@@ -68,7 +68,12 @@ def check_line(obj: Any, gate: Gate) -> dict[str, Any]:
         if decision.document is not None
         else gate.catalogue.excerpt(parts.text, EXCERPT_MAX_CHARS)
     )
-    mail = Mail(subject=subject, body=f"{parts.text}\n{parts.signature}", language=language)
+    mail = Mail(
+        subject=subject,
+        body=f"{parts.text}\n{parts.signature}",
+        language=language,
+        extra=(parts.quoted,),  # as the desk does: the earlier turns are trusted text
+    )
     verdict = check_reply(
         reply,
         mail,

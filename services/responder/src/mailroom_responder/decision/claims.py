@@ -49,7 +49,8 @@ _NEGATION = re.compile(
 )
 _POSITIVE = re.compile(
     r"\b(tenemos|tengo|hay|disponibles?|stock|queda|quedan|available|in stock|we have|"
-    r"we ve got|left|lo podes comprar|si|availability|disponibilidad)\b"
+    r"we ve got|left|lo podes comprar|si|availability|disponibilidad|lo tenes|la tenes|"
+    r"los tenes|las tenes)\b"
 )
 _EXISTS = re.compile(
     r"\b(viene|vienen|comes|come|made|la hacemos|lo hacemos|los hacemos|fabricamos|existe)\b"
@@ -103,7 +104,11 @@ class _Reader:
             before = [p for pos, p in named if pos < wi]
             after = [p for pos, p in named if pos > wi]
             owner = before[-1] if before else current
-            fits = [p for p in (owner, after[0] if after else None) if p is not None]
+            # The product named right after owns it only when none comes before, or the
+            # words between say so ("los $28.900 corresponden al buzo"): in "the shorts are
+            # 11,900 and the top is 11,900 too" the first figure is the shorts'.
+            nxt = after[0] if after and (not before or _links(sentence, wi, named)) else None
+            fits = [p for p in (owner, nxt) if p is not None]
             if any(value in _prices(p) for p in fits):
                 continue
             if value in self.mail_figures or value in totals_ok:
@@ -150,6 +155,19 @@ class _Reader:
         stock = sum(v.stock for v in variants)
         if stock and count != stock and not (count == 2 and stock <= 3):
             self.add("wrong_stock", f"{label}: {stock} left, not {count}")
+
+
+_LINKS = frozenset(
+    {"corresponde", "corresponden", "es", "son", "del", "de", "al", "for", "is", "belongs"}
+)
+
+
+def _links(sentence: Sentence, at: int, named: list[tuple[int, ProductInfo]]) -> bool:
+    """Words between the figure at ``at`` and the next product name tie it to that
+    product ("$28.900 corresponden al buzo", "$28,900 is for the hoodie")."""
+    nxt = min(pos for pos, _p in named if pos > at)
+    between = sentence.words[at + 1 : nxt]
+    return len(between) <= 4 and bool(_LINKS & set(between)) and not {"y", "and"} & set(between)
 
 
 def _polarity(text: str, context: str) -> tuple[bool, bool]:
@@ -209,11 +227,18 @@ def _check_clause(
 def _groups(
     picked: list[VariantInfo], sizes: list[str], colours: list[str]
 ) -> list[tuple[str, list[VariantInfo]]]:
-    """The claim's units: each size (with the colours given), else each colour."""
+    """The claim's units: each size in each colour given ("en 40 lo tenemos en azul,
+    celeste y negro" says all three), else each size, else each colour."""
     if sizes:
-        keys = [(s, [v for v in picked if fold(v.size) == s]) for s in dict.fromkeys(sizes)]
-        tail = f" {'/'.join(colours)}" if colours else ""
-        return [(f"size {s.upper()}{tail}", vs) for s, vs in keys if vs]
+        out_sizes: list[tuple[str, list[VariantInfo]]] = []
+        for size in dict.fromkeys(sizes):
+            in_size = [v for v in picked if fold(v.size) == size]
+            for c in dict.fromkeys(colours) if len(colours) > 1 else [None]:
+                vs = [v for v in in_size if c is None or _colour_ok(v, c)]
+                tail = f" {c}" if c else (f" {colours[0]}" if colours else "")
+                if vs:
+                    out_sizes.append((f"size {size.upper()}{tail}", vs))
+        return out_sizes
     out: list[tuple[str, list[VariantInfo]]] = []
     for c in dict.fromkeys(colours):
         vs = [v for v in picked if _colour_ok(v, c)]

@@ -22,7 +22,7 @@ text a regeneration prompt can quote.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from mailroom_responder.decision.claims import product_claims, totals
 from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import read_document
 from mailroom_responder.decision.faq import FaqBook
+from mailroom_responder.decision.reply_words import spoken_thousands
 from mailroom_responder.decision.safety import leaks_instructions, unsupported_figures
 from mailroom_responder.decision.text import detect_language, fold, tokens
 
@@ -47,7 +48,10 @@ _INJECTION_RE = re.compile(
     r"\b(ignor\w*|system override|assistant|asistente|instrucciones|instructions|prompt|"
     r"respond\w* con|responde|reply (only )?with|the word|la palabra|end your reply|"
     r"\b(?:ai|bot|gpt|llm|ia)\s*:|include the (code|text|sentence|phrase)|"
-    r"decime que|deci que|system|termin\w* (tu|la|el) (respuesta|mensaje)|agreg\w*|inclu\w*|"
+    r"decime que|deci que|system|empez\w* (tu|la) respuesta|comenz\w* (tu|la) respuesta|"
+    r"start (your|the) (reply|answer|response)|begin (your|the) (reply|answer|response)|"
+    r"si (sos|eres) (un|una) (bot|ia|ai|robot)|if you (are|re) (a|an) (bot|ai|robot)|"
+    r"termin\w* (tu|la|el) (respuesta|mensaje)|agreg\w*|inclu\w*|"
     r"say (that|it)|write|escrib\w*|agreg\w* (la frase|el texto)|add the (sentence|text))\b"
 )
 _QUOTED_RE = re.compile(r"[\"'«“‘]([^\"'»”’]{6,})[\"'»”’]")
@@ -60,9 +64,26 @@ _OTHERS_RE = re.compile(
     r"\b(otr[oa]s? client\w*|other customers?|another customer|tu amig[oa]|your friend|"
     r"que pregunto lo mismo|who asked (the same|about)|asked the same|pregunto por el mismo|"
     r"le comentamos|le dijimos|we told|reenvio|forwarding|i ve (also )?copied|copied in|"
-    r"en copia|cc)\b"
+    r"en copia|cc|as i told|as we told|como le dije|como le dijimos|como le comente|"
+    r"your colleague|tu compañer[oa]|tu colega|tambien compro|also (bought|ordered)|"
+    r"desde esta (misma )?direccion|from this (same )?address|same address)\b"
+)
+_RELATIVE_RE = re.compile(
+    r"\b(sister|brother|friend|mum|mom|mother|dad|father|wife|husband|partner|daughter|son|"
+    r"colleague|boss|girlfriend|boyfriend|hermana|hermano|amiga|amigo|mama|madre|papa|padre|"
+    r"novia|novio|esposa|esposo|marido|mujer|hija|hijo|prima|primo|tia|tio|sobrina|sobrino|"
+    r"abuela|abuelo|compañera|compañero|jefa|jefe|suegra|suegro|cuñada|cuñado)\s+([a-zñ]{3,})\b"
 )
 _PS_RE = re.compile(r"(?:^|\s)(?:p\.?\s?s\.?|p\.?\s?d\.?)\s*[:,-]", re.IGNORECASE)
+_NOT_AFTER = re.compile(
+    r"\W*(no|not|we don t|we do not|todavia no|aun no) (enviamos|hacemos|mandamos|llegamos|"
+    r"tenemos|ship|deliver|send|do|have|offer|ofrecemos|vendemos|sell)\b"
+)
+_COMMON_WORDS = frozenset(
+    {"para", "como", "todo", "todos", "todas", "esta", "este", "estos", "tambien", "pero"}
+    | {"that", "this", "with", "your", "from", "have", "also", "they", "them", "just"}
+    | {"hola", "gracias", "thanks", "nuestro", "nuestra", "nuestros", "tenemos", "hacemos"}
+)
 _GREETING_WORDS = frozenset(
     {"hola", "hi", "hello", "hey", "dear", "buenas", "buenos", "buen", "good", "que", "como"}
 )
@@ -218,6 +239,8 @@ def _recipients(reply: str, sentences: list[str], mail: Mail) -> list[str]:
         name = m.group(1)
         if name not in known and name not in _GREETING_WORDS and _looks_like_name(reply, name):
             out.append(f"other_recipient: greets {name.title()}, who did not write")
+        elif name in _spoken_of(mail) and name not in set(tokens(mail.sender_name)):
+            out.append(f"other_recipient: greets {name.title()}, whom the mail speaks of")
     for s in sentences:
         if m := _OTHERS_RE.search(s):
             out.append(f"other_recipient: talks of someone else ('{m.group(0)}')")
@@ -225,6 +248,11 @@ def _recipients(reply: str, sentences: list[str], mail: Mail) -> list[str]:
     if _PS_RE.search(reply):
         out.append("other_recipient: a postscript")
     return out[:2]
+
+
+def _spoken_of(mail: Mail) -> set[str]:
+    """Names the customer writes of, not as themselves ("my sister Sarah", "mi hija Sofi")."""
+    return {m.group(2) for m in _RELATIVE_RE.finditer(fold(mail.subject + "\n" + mail.body))}
 
 
 def _looks_like_name(reply: str, folded_name: str) -> bool:
@@ -251,6 +279,18 @@ def _promises(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
     return out[:2]
 
 
+def _faq_says(pattern: re.Pattern[str], sentence: str, hit: re.Match[str], faq: str) -> bool:
+    """The FAQ says this of the same thing: one of its sentences matches the policy term
+    too and shares a word with the reply's sentence ("el primer cambio es gratis" against
+    "el primer cambio es sin cargo"; not "ajustes de ruedo sin cargo")."""
+    own = {w for w in tokens(sentence[: hit.start()] + " " + sentence[hit.end() :]) if len(w) > 3}
+    own -= _COMMON_WORDS
+    for faq_sentence in _SENTENCE_RE.split(faq):
+        if pattern.search(faq_sentence) and own & set(tokens(faq_sentence)):
+            return True
+    return False
+
+
 def _policies(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
     out: list[str] = []
     for s in sentences:
@@ -258,9 +298,11 @@ def _policies(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
             continue
         for p in rules.policy_terms:
             m = p.search(s)
-            if m is None or m.group(0) in faq:
+            if m is None or _faq_says(p, s, m, faq):
                 continue
             if rules.negation.search(s[max(0, m.start() - 40) : m.start()]):
+                continue
+            if _NOT_AFTER.match(s[m.end() :]):  # "al exterior no enviamos"
                 continue
             out.append(f"invented_policy: '{m.group(0)}' is not in the FAQ")
             break
@@ -285,6 +327,13 @@ def check_reply(
     rules = rules or default_rules()
     if not reply.strip():
         return Verdict(("empty_reply",))
+    reply = spoken_thousands(reply)  # "$32.9k", "31,9 mil": read as the figures they are
+    mail = replace(
+        mail,
+        subject=spoken_thousands(mail.subject),
+        body=spoken_thousands(mail.body),
+        extra=tuple(spoken_thousands(t) for t in mail.extra),
+    )
     sentences = _sentences(reply)
     faq_said = faq_text(faq)
     reasons: list[str] = []

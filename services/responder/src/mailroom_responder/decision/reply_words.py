@@ -11,7 +11,16 @@ from mailroom_responder.decision.document import Sentence
 from mailroom_responder.decision.lexicon import default_lexicon
 from mailroom_responder.decision.text import fold
 
-__all__ = ["Clause", "clauses", "count_in", "money_in", "money_value", "size_words", "sizes_of"]
+__all__ = [
+    "Clause",
+    "clauses",
+    "count_in",
+    "money_in",
+    "money_value",
+    "size_words",
+    "sizes_of",
+    "spoken_thousands",
+]
 
 _SIZE_LETTERS = frozenset({"xxs", "xs", "s", "m", "l", "xl", "xxl", "xxxl"})
 _NUMBER_LEAD = frozenset({"el", "en", "in"})
@@ -48,6 +57,22 @@ _COUNT_NEAR = re.compile(
     r"|\b(?:la ultima|el ultimo|the last one|una sola|uno solo|un solo par|"
     r"one left|only one|una sola unidad)\b"
 )
+
+
+_SPOKEN_THOUSANDS = re.compile(
+    r"\b(\d{1,3})(?:[.,](\d{1,3}))?\s?(k|mil|lucas?|luquitas)\b", re.IGNORECASE
+)
+
+
+def spoken_thousands(text: str) -> str:
+    """Thousands as people write them, as figures: "$32.9k" → "$32.900", "31,9 mil" →
+    "31.900", "15 lucas" → "15.000" (so a price check reads the price that is meant)."""
+
+    def figure(m: re.Match[str]) -> str:
+        value = int(m.group(1)) * 1000 + int((m.group(2) or "0").ljust(3, "0"))
+        return f"{value:,}".replace(",", ".")
+
+    return _SPOKEN_THOUSANDS.sub(figure, text)
 
 
 @dataclass(slots=True)
