@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[4]
 CORPUS = ROOT / "bench/data/routing"
 DEMO_CATALOGUE = ROOT / "deploy/local/demo/catalogue.csv"
 PACKAGE = Path(str(resources.files("mailroom_responder.decision")))
-# The test split: test.jsonl (760 mails) and test_b.jsonl (240, written later by three
-# new writers, first measured after the router of 2026-12-02 afternoon was built).
+# The test split: test.jsonl (760 mails), test_b.jsonl (240, written later by three new
+# writers) and test_c.jsonl (240, three more, first measured 2026-12-02 evening).
 TEST = sorted(CORPUS.glob("test*.jsonl"))
 
 
@@ -57,8 +57,8 @@ def test_test_split_is_big_enough(figures: dict[str, object]) -> None:
 @pytest.mark.parametrize(
     ("path", "floor"),
     [
-        # measured 2026-12-02 on 1,000 test mails: route 93.1 %, FAQ recall 91.3 %,
-        # hand-off recall 94.7 % / precision 98.2 %, catalogue recall 95.0 %
+        # measured 2026-12-02 evening on 1,240 test mails: route 93.1 %, FAQ recall
+        # 90.1 %, hand-off recall 96.3 % / precision 98.1 %, catalogue recall 95.5 %
         (("route_accuracy",), 0.91),
         (("routes", "faq", "recall"), 0.89),
         (("routes", "handoff", "recall"), 0.92),
