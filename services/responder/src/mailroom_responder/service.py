@@ -20,7 +20,8 @@ from mailroom_common.topics import CLASSIFY_REQUESTS, INBOUND, LLM_REQUESTS
 from mailroom_responder.agents import Agents, register_agents
 from mailroom_responder.app import create_app
 from mailroom_responder.breaker import BreakerConfig
-from mailroom_responder.classifier import ClassifierConfig, ClassifierDesk, classifier_key
+from mailroom_responder.classification import classifier_key
+from mailroom_responder.classifier import ClassifierConfig, ClassifierDesk
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook, load_faq
 from mailroom_responder.decision.model import load_model

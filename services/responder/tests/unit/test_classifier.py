@@ -18,11 +18,9 @@ from mailroom_common.config import CommonSettings, KafkaSettings
 from mailroom_common.events import InboundEmail, OutboundKind, Route, TaskStatus, encode_event
 from mailroom_common.topics import CLASSIFY_REQUESTS, LLM_REQUESTS
 from mailroom_responder.breaker import BreakerConfig, BreakerPhase
-from mailroom_responder.classifier import (
+from mailroom_responder.classification import (
     SCHEMA_NAME,
     Answer,
-    ClassifierConfig,
-    ClassifierDesk,
     Fallback,
     answer_schema,
     classify_messages,
@@ -32,6 +30,7 @@ from mailroom_responder.classifier import (
     response_format,
     wants_classifier,
 )
+from mailroom_responder.classifier import ClassifierConfig, ClassifierDesk
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.inbound import InboundConfig, handle_inbound, route_of
