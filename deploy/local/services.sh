@@ -15,6 +15,8 @@ source "$here/local.env"
 # shellcheck disable=SC1091
 if [ -f "$root/.env" ]; then source "$root/.env"; fi
 set +a
+# shellcheck source=deploy/local/offline-llm.sh
+source "$here/offline-llm.sh"
 if [ -z "${ADMIN_API_TOKEN:-}" ] && [ -s "$state/run/admin-token" ]; then
     ADMIN_API_TOKEN="$(cat "$state/run/admin-token")"
     export ADMIN_API_TOKEN

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make up`: the whole system on local defaults, or against the mailbox and Groq key in .env.
 #   1. the local stack (Kafka, PostgreSQL, and — when .env does not point elsewhere — Dovecot,
-#      the SMTP sink and the offline LLM);
+#      the SMTP sink and the offline LLM; MAILROOM_OFFLINE_LLM=auto|on|off decides the LLM,
+#      see offline-llm.sh);
 #   2. migrations, topics and the catalogue: the file MAILROOM_CATALOGUE_FILE names, or the
 #      demo one; upserted (added and updated, nothing deactivated: for that run
 #      `python -m mailroom_common import-catalogue --replace FILE` yourself);
@@ -25,6 +26,8 @@ else
     using_env=0
 fi
 set +a
+# shellcheck source=deploy/local/offline-llm.sh
+source "$here/offline-llm.sh"
 
 state="$(readlink -f "$root/.stack" 2>/dev/null || echo "$root/.stack")"
 mkdir -p "$state/run" "$state/logs"
@@ -39,7 +42,7 @@ components=(kafka postgres)
 local_mail=0
 if [ "${INGEST_IMAP_HOST}" = "127.0.0.1" ]; then components+=(imap); local_mail=1; fi
 if [ "${SENDER_SMTP_HOST}" = "127.0.0.1" ]; then components+=(smtp); fi
-if [ "${GROQ_BASE_URL:-}" = "http://127.0.0.1:28080" ]; then components+=(llm); fi
+if [ "$offline_llm" = 1 ]; then components+=(llm); fi
 bash "$stack" start "${components[@]}"
 
 catalogue="${MAILROOM_CATALOGUE_FILE:-$here/demo/catalogue.csv}"
@@ -65,6 +68,7 @@ fi
 cat <<TXT
 
 mailroom is running ($([ "$using_env" = 1 ] && echo "configuration from .env" || echo "local defaults")).
+  LLM:         $([ "$offline_llm" = 1 ] && echo "the offline LLM at ${GROQ_BASE_URL}" || echo "${GROQ_BASE_URL:-none} (MAILROOM_OFFLINE_LLM=${MAILROOM_OFFLINE_LLM:-auto})")
   admin API:   http://127.0.0.1:${ADMIN_PORT}/docs
   token:       ${ADMIN_API_TOKEN}
   try:         curl -H "Authorization: Bearer ${ADMIN_API_TOKEN}" http://127.0.0.1:${ADMIN_PORT}/v1/tasks
