@@ -45,7 +45,7 @@ if [ "${SENDER_SMTP_HOST}" = "127.0.0.1" ]; then components+=(smtp); fi
 if [ "$offline_llm" = 1 ]; then components+=(llm); fi
 if [ "$offline_llm" = 0 ] && [ "${GROQ_BASE_URL:-}" = "$OFFLINE_LLM_URL" ]; then
     echo "warning: MAILROOM_OFFLINE_LLM=off and GROQ_BASE_URL is the offline LLM's address:" \
-        "mail that needs the LLM will wait in retries and then go to a person" >&2
+        "mail that needs the LLM will wait in retries, then be dead-lettered (admin API)" >&2
 fi
 bash "$stack" start "${components[@]}"
 
