@@ -26,6 +26,7 @@ def _resolve(mode: str | None, base_url: str) -> subprocess.CompletedProcess[str
     )
     return subprocess.run(
         ["bash", "-c", script, "resolve", str(LOCAL / "offline-llm.sh")],
+        check=False,
         env=env,
         capture_output=True,
         text=True,
