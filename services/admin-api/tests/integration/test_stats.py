@@ -69,6 +69,14 @@ async def test_stats_figures(own_database_url: str, kafka_topics: Any, tools: An
             ),
             seeder.task(7, created_at=hours_ago(31), status="dead_letter", route="llm"),
             seeder.change(4, "handoff", hours_ago(0.5), reason="complaint"),
+            # The sender's report of the acknowledgement keeps "handoff": not a reason.
+            seeder.change(
+                4,
+                "handoff",
+                hours_ago(0.4),
+                reason="handoff_ack sent; accepted: 250 2.0.0 Ok: queued",
+                service="sender",
+            ),
             seeder.change(7, "handoff", hours_ago(30), reason="low_confidence"),
             seeder.dead_letter(7, created_at=hours_ago(31)),
             seeder.dead_letter(8, created_at=hours_ago(200), reprocessed_at=hours_ago(100)),

@@ -97,15 +97,25 @@ async def automation_counts(
     return AutomationCounts(int(answerable), int(automated), int(faq))
 
 
+# The service whose status changes report deliveries (SMTP results), never decisions.
+DELIVERY_SERVICE = "sender"
+
+
 async def handoffs_by_reason(
     session: AsyncSession, since: datetime, until: datetime
 ) -> dict[str, int]:
-    """Tasks handed to a person, by the reason their handoff status change gave."""
+    """Tasks handed to a person, by the reason their handoff status change gave.
+
+    Only the change that handed the task over counts: the sender's report that the
+    acknowledgement went out ("handoff_ack sent; accepted: 250 …") keeps the status
+    handoff but is a delivery result, not a reason.
+    """
     reason = func.coalesce(col(TaskStatusChange.reason), "unspecified")
     stmt = (
         select(reason, func.count(func.distinct(col(TaskStatusChange.message_key))))
         .join(EmailTask, col(EmailTask.message_key) == col(TaskStatusChange.message_key))
         .where(TaskStatusChange.status == TaskStatus.HANDOFF.value)
+        .where(col(TaskStatusChange.service).is_distinct_from(DELIVERY_SERVICE))
         .where(_in_window(since, until))
         .group_by(reason)
     )
