@@ -16,6 +16,8 @@ from mailroom_responder.llm_client import LlmCallError, LlmResult
 from mailroom_responder.messages import LlmRequest
 from mailroom_responder.outcomes import Emission
 from mailroom_responder.provider import ProviderState
+from mailroom_responder.runtime import TableState
+from mailroom_responder.service import Service
 
 
 def _v(size: str, colour: str, price: str, stock: int) -> VariantInfo:
@@ -170,6 +172,27 @@ class FakeClock:
         self.now += max(seconds, 0.001)
 
 
+def wire_service(svc: Service, catalogue: Catalogue) -> RecordingPublisher:
+    """A built service made ready for ``agent.test_context()``: every publisher a recording
+    one, the provider state in its Faust table, a fixed live catalogue, memory stores."""
+    publisher = RecordingPublisher()
+    svc.runtime.publisher = publisher
+    svc.runtime.desk.publisher = publisher
+    svc.runtime.desk.state = TableState(svc.tables, "groq", publisher.flush)
+    if svc.runtime.holding is not None:
+        svc.runtime.holding.publisher = publisher
+
+    async def live_catalogue() -> Catalogue:
+        return catalogue
+
+    svc.runtime.catalogue = live_catalogue
+    svc.runtime.desk.catalogue = live_catalogue
+    svc.app.finalize()
+    svc.app.conf.store = "memory://"
+    svc.app.flow_control.resume()
+    return publisher
+
+
 @pytest.fixture
 def fakes() -> dict[str, Any]:
     return {
@@ -179,4 +202,5 @@ def fakes() -> dict[str, Any]:
         "MemoryDone": MemoryDone,
         "ScriptedLlm": ScriptedLlm,
         "FakeClock": FakeClock,
+        "wire_service": wire_service,
     }

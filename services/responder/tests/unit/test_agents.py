@@ -20,7 +20,6 @@ from mailroom_devstack.llm_server import compose_reply
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.llm_client import LlmResult
 from mailroom_responder.messages import encode_request
-from mailroom_responder.runtime import TableState
 from mailroom_responder.service import Service, build_service
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 
@@ -55,20 +54,7 @@ async def service(
         database=None,
         client=llm,
     )
-    publisher = fakes["RecordingPublisher"]()
-    svc.runtime.publisher = publisher
-    svc.runtime.desk.publisher = publisher
-    svc.runtime.desk.state = TableState(svc.tables, "groq", publisher.flush)
-
-    async def live_catalogue() -> Catalogue:
-        return catalogue
-
-    svc.runtime.catalogue = live_catalogue
-    svc.runtime.desk.catalogue = live_catalogue
-    svc.app.finalize()
-    svc.app.conf.store = "memory://"
-    svc.app.flow_control.resume()
-    return svc, publisher, llm
+    return svc, fakes["wire_service"](svc, catalogue), llm
 
 
 async def _through_inbound(svc: Service, email: InboundEmail) -> str:

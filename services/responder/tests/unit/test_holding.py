@@ -31,7 +31,7 @@ from mailroom_responder.llm_client import ErrorKind, LlmCallError
 from mailroom_responder.messages import HoldingCheck, LlmRequest, encode_request
 from mailroom_responder.ports import holding_key
 from mailroom_responder.provider import ProviderConfig
-from mailroom_responder.runtime import TableDone, TableState
+from mailroom_responder.runtime import TableDone
 from mailroom_responder.service import Service, build_service
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 
@@ -339,22 +339,8 @@ async def service(fakes: dict[str, Any], catalogue: Catalogue) -> tuple[Service,
         database=None,
         client=fakes["ScriptedLlm"]("Es de denim rígido."),
     )
-    publisher = fakes["RecordingPublisher"]()
-    svc.runtime.publisher = publisher
-    svc.runtime.desk.publisher = publisher
-    svc.runtime.desk.state = TableState(svc.tables, "groq", publisher.flush)
     assert svc.runtime.holding is not None
-    svc.runtime.holding.publisher = publisher
-
-    async def live_catalogue() -> Catalogue:
-        return catalogue
-
-    svc.runtime.catalogue = live_catalogue
-    svc.runtime.desk.catalogue = live_catalogue
-    svc.app.finalize()
-    svc.app.conf.store = "memory://"
-    svc.app.flow_control.resume()
-    return svc, publisher
+    return svc, fakes["wire_service"](svc, catalogue)
 
 
 async def test_inbound_queues_the_check_and_the_holding_agent_sends_once(
