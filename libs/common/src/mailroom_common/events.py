@@ -30,11 +30,13 @@ __all__ = [
     "AlertSeverity",
     "AttachmentMeta",
     "DeadLetterEvent",
+    "DraftAction",
     "DecisionRecord",
     "Disposition",
     "Event",
     "EventDecodeError",
     "InboundEmail",
+    "MailboxAction",
     "OutboundEmail",
     "OutboundKind",
     "ProviderStateEvent",
@@ -67,6 +69,11 @@ class TaskStatus(enum.StrEnum):
     SENT = "sent"
     SEND_FAILED = "send_failed"
     UNCERTAIN = "uncertain"
+    # The shop stays in charge (docs/architecture.md, "Answer modes and ownership"):
+    HUMAN_OWNED = "human_owned"  # a person owns the thread: recorded, flagged, not answered
+    DRAFTED = "drafted"  # the reply waits in the Drafts folder for a person to send it
+    SHADOWED = "shadowed"  # shadow mode: decided and recorded, nothing sent or filed
+    DISCARDED = "discarded"  # the operator threw the draft away: nothing is sent
 
 
 TERMINAL_STATUSES = frozenset(
@@ -78,6 +85,10 @@ TERMINAL_STATUSES = frozenset(
         TaskStatus.SENT,
         TaskStatus.SEND_FAILED,
         TaskStatus.UNCERTAIN,
+        TaskStatus.HUMAN_OWNED,
+        TaskStatus.DRAFTED,
+        TaskStatus.SHADOWED,
+        TaskStatus.DISCARDED,
     }
 )
 
@@ -298,6 +309,43 @@ class ProviderStateEvent(_Event):
     next_free_at: datetime | None = None
 
 
+class MailboxAction(_Event):
+    """Something to do to a customer's message in the mailbox (``mail.mailbox-actions``).
+
+    ``handoff``: a person must answer it (flag it, leave it unseen, own its thread).
+    ``human_owned``: a later mail in a thread a person owns (flag it, keep the thread's
+    activity fresh). ``shop_reply``: somebody at the shop wrote in the thread; ingest owns
+    the thread for a person unless the send ledger sent that message itself.
+    """
+
+    event_type: Literal["mailbox_action"] = "mailbox_action"
+    action: Literal["handoff", "human_owned", "shop_reply"]
+    message_key: str
+    mailbox: str
+    folder: str = "INBOX"
+    uid: int | None = None
+    uidvalidity: int | None = None
+    message_id: str | None = None
+    thread_ids: list[str] = Field(
+        default_factory=list, description="Every id that names the message's thread."
+    )
+    reason: str | None = None
+
+
+class DraftAction(_Event):
+    """An operator's decision about a drafted reply (topic ``mail.draft-actions``).
+
+    ``approve`` sends it through the ledger (``body_text``, when set, replaces the drafted
+    text); ``discard`` drops it. Keyed by the task's ``message_key``.
+    """
+
+    event_type: Literal["draft_action"] = "draft_action"
+    action: Literal["approve", "discard"]
+    message_key: str
+    body_text: str | None = None
+    actor: str = Field(default="operator", description="Who decided, for the task history.")
+
+
 Event = Annotated[
     InboundEmail
     | OutboundEmail
@@ -305,7 +353,9 @@ Event = Annotated[
     | StatusChanged
     | DeadLetterEvent
     | AlertEvent
-    | ProviderStateEvent,
+    | ProviderStateEvent
+    | MailboxAction
+    | DraftAction,
     Field(discriminator="event_type"),
 ]
 

@@ -22,9 +22,11 @@ __all__ = [
     "ALERTS",
     "CLASSIFY_REQUESTS",
     "DEAD_LETTER",
+    "DRAFT_ACTIONS",
     "HOLDING_CHECKS",
     "INBOUND",
     "LLM_REQUESTS",
+    "MAILBOX_ACTIONS",
     "OUTBOUND",
     "PROVIDER_STATE",
     "REGISTRY",
@@ -82,6 +84,15 @@ ALERTS = TopicSpec("mail.alerts", 1, "delete", 90 * DAY_MS, "Operator alerts.")
 PROVIDER_STATE = TopicSpec(
     "mail.provider-state", 1, "compact", 90 * DAY_MS, "Breaker/limiter snapshot per provider."
 )
+# Flags and thread ownership in the mailbox: the responder asks, ingest (which owns the
+# IMAP connection) does it. Keyed by message_key.
+MAILBOX_ACTIONS = TopicSpec(
+    "mail.mailbox-actions", 3, "delete", 14 * DAY_MS, "Mailbox flags and thread ownership."
+)
+# Operators approving or discarding drafted replies (admin API -> sender), by message_key.
+DRAFT_ACTIONS = TopicSpec(
+    "mail.draft-actions", 3, "delete", 14 * DAY_MS, "Draft approvals and discards."
+)
 
 RETRY_TOPICS: tuple[tuple[int, TopicSpec], ...] = (
     (30, RETRY_30S),
@@ -103,6 +114,8 @@ REGISTRY: tuple[TopicSpec, ...] = (
     STATUS,
     ALERTS,
     PROVIDER_STATE,
+    MAILBOX_ACTIONS,
+    DRAFT_ACTIONS,
 )
 
 

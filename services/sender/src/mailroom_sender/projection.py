@@ -62,6 +62,10 @@ RANK: dict[str, int] = {
     TaskStatus.SENT: 4,
     TaskStatus.SEND_FAILED: 4,
     TaskStatus.UNCERTAIN: 4,
+    TaskStatus.HUMAN_OWNED: 3,
+    TaskStatus.DRAFTED: 4,
+    TaskStatus.SHADOWED: 4,
+    TaskStatus.DISCARDED: 4,
 }
 _REPLIED = frozenset({TaskStatus.REPLIED, TaskStatus.SENT})
 # Stages whose dead letter ends the task; the sender reports its own failures as SEND_FAILED.
