@@ -126,3 +126,12 @@ class CommonSettings(BaseSettings):
     shop_address: str = Field(
         default="shop@mailroom.test", description="The support mailbox's own address."
     )
+    shadow: bool = Field(
+        default=False,
+        description="Shadow mode: decide and record everything, send and file nothing",
+    )
+    thread_quiet_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="A thread a person owns goes back to the bot after this many quiet days",
+    )
