@@ -114,6 +114,12 @@ class TaskSummary(BaseModel):
     confidence: float | None = Field(
         default=None, ge=0.0, le=1.0, description="The routing decision's confidence, 0–1."
     )
+    reason: str | None = Field(
+        default=None,
+        description="Why the task is where it is, in a sentence: the screening, route, "
+        "hand-off or gate reason (a dead letter's error); never the SMTP server's reply, "
+        "which the detail shows as delivery_result.",
+    )
 
 
 class TaskPage(BaseModel):
@@ -250,7 +256,16 @@ class TaskDetail(TaskSummary):
     """Everything about one task: the email, the reply, its history and its cost."""
 
     thread_key: str | None = None
-    status_reason: str | None = None
+    status_reason: str | None = Field(
+        default=None,
+        description="The latest decision's reason (screening, route, hand-off, gate, a "
+        "person's action); a dead letter's error. Never an SMTP reply.",
+    )
+    delivery_result: str | None = Field(
+        default=None,
+        description="What the sender last reported about delivering the task's mail, such "
+        "as 'accepted: 250 2.0.0 Ok'; null when nothing was sent.",
+    )
     last_error: str | None = None
     redrive_count: int = Field(
         default=0,

@@ -175,3 +175,54 @@ async def test_openapi_documents_the_decision_fields(api: Any) -> None:
         "decided_by",
     }
     assert decision["properties"]["confidence"]["maximum"] == 1.0
+
+
+async def test_reasons_are_the_decisions_and_the_smtp_reply_is_the_delivery_result(
+    api: Any, seeder: Any, tools: Any
+) -> None:
+    """#14 item 6: a hand-off's reason survives its acknowledgement's "accepted: 250 …"."""
+    day = tools.unique_day()
+    smtp_reply = "handoff_ack sent; accepted: 250 2.0.0 Ok: queued as 4Xy"
+    task = seeder.task(
+        1,
+        created_at=day,
+        status="handoff",
+        status_reason=smtp_reply,  # what the projector stores: the latest change's reason
+        route="handoff",
+        decision_reason="route handoff: the customer asks for a person",
+    )
+    changes = [
+        seeder.change(1, "received", day, service="sender-projector"),
+        seeder.change(
+            1,
+            "handoff",
+            day + timedelta(seconds=1),
+            reason="customer threatens a chargeback",
+            service="responder",
+        ),
+        seeder.change(1, "handoff", day + timedelta(seconds=2), reason=smtp_reply, service="sender"),
+    ]
+    dead = seeder.task(2, created_at=day + timedelta(seconds=3), status="dead_letter")
+    letter = seeder.dead_letter(2, created_at=day + timedelta(seconds=4))
+    gave_up = seeder.change(
+        2, "dead_letter", day + timedelta(seconds=4), reason="gave up", service="responder"
+    )
+    await seeder.add(task, *changes, seeder.ledger(1, kind="handoff_ack"), dead, letter, gave_up)
+
+    detail = (await api.client.get(f"/v1/tasks/{task.id}")).json()
+    assert detail["status_reason"] == "customer threatens a chargeback"
+    assert detail["reason"] == "customer threatens a chargeback"
+    assert detail["delivery_result"] == smtp_reply
+
+    dead_detail = (await api.client.get(f"/v1/tasks/{dead.id}")).json()
+    assert dead_detail["status_reason"] == f"{letter.error_class}: {letter.error_message}"
+    assert dead_detail["delivery_result"] is None
+
+    listed = await api.client.get(
+        "/v1/tasks",
+        params={"since": day.isoformat(), "until": (day + timedelta(minutes=1)).isoformat()},
+    )
+    assert listed.status_code == 200, listed.text
+    by_key = {item["message_key"]: item for item in listed.json()["items"]}
+    assert by_key[task.message_key]["reason"] == "customer threatens a chargeback"
+    assert "250" not in str(by_key[task.message_key])

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
+from mailroom_admin_api.reasons import DELIVERY_SERVICE
 from mailroom_common.db.models import DeadLetterRecord, EmailTask, TaskStatusChange
 from mailroom_common.events import Route, TaskStatus
 
@@ -95,10 +96,6 @@ async def automation_counts(
     ).where(_in_window(since, until))
     answerable, automated, faq = (await session.exec(stmt)).one()
     return AutomationCounts(int(answerable), int(automated), int(faq))
-
-
-# The service whose status changes report deliveries (SMTP results), never decisions.
-DELIVERY_SERVICE = "sender"
 
 
 async def handoffs_by_reason(

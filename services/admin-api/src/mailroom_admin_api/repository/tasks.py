@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +19,7 @@ __all__ = [
     "deliveries",
     "get_by_message_key",
     "get_task",
+    "latest_decision_reasons",
     "list_tasks",
     "sent_reply_exists",
     "status_changes",
@@ -43,6 +45,24 @@ async def list_tasks(
         stmt = stmt.where(after_cursor(created, col(EmailTask.id), cursor))
     stmt = stmt.order_by(created.desc(), col(EmailTask.id).desc()).limit(limit)
     return (await session.exec(stmt)).all()
+
+
+async def latest_decision_reasons(
+    session: AsyncSession, message_keys: Sequence[str], delivery_service: str
+) -> dict[str, str]:
+    """message key -> the newest reason of a status change not reported by the sender."""
+    if not message_keys:
+        return {}
+    key = col(TaskStatusChange.message_key)
+    stmt = (
+        select(key, col(TaskStatusChange.reason))
+        .ext(distinct_on(key))
+        .where(key.in_(message_keys))
+        .where(col(TaskStatusChange.reason).is_not(None))
+        .where(col(TaskStatusChange.service).is_distinct_from(delivery_service))
+        .order_by(key, col(TaskStatusChange.occurred_at).desc(), col(TaskStatusChange.id).desc())
+    )
+    return {k: r for k, r in (await session.exec(stmt)).all() if r}
 
 
 async def get_task(session: AsyncSession, task_id: uuid.UUID) -> EmailTask | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mailroom_admin_api.reasons import summary_reason
 from mailroom_admin_api.schemas import AlertOut, DeadLetterOut, DecisionOut, TaskSummary
 from mailroom_common.db.models import AlertRecord, DeadLetterRecord, EmailTask
 from mailroom_common.events import InboundEmail
@@ -30,7 +31,8 @@ def at_or_epoch(value: datetime | None) -> datetime:
     return value if value is not None else _EPOCH
 
 
-def task_summary(task: EmailTask) -> TaskSummary:
+def task_summary(task: EmailTask, latest_decision: str | None = None) -> TaskSummary:
+    """The listed task; ``latest_decision``: its newest reason not reported by the sender."""
     return TaskSummary(
         id=task.id,
         message_key=task.message_key,
@@ -47,6 +49,12 @@ def task_summary(task: EmailTask) -> TaskSummary:
         trace_id=task.trace_id,
         decision_reason=task.decision_reason,
         confidence=task.confidence,
+        reason=summary_reason(
+            status=task.status,
+            latest_decision=latest_decision,
+            decision_reason=task.decision_reason,
+            last_error=task.last_error,
+        ),
     )
 
 

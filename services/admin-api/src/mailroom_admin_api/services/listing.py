@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from mailroom_admin_api.filters import AlertFilter, DeadLetterFilter, TaskFilter
 from mailroom_admin_api.pagination import Cursor, InvalidCursor, decode_cursor, encode_cursor
 from mailroom_admin_api.problems import ProblemError
+from mailroom_admin_api.reasons import DELIVERY_SERVICE
 from mailroom_admin_api.repository import alerts as alerts_repo
 from mailroom_admin_api.repository import dead_letters as dead_letters_repo
 from mailroom_admin_api.repository import tasks as tasks_repo
@@ -56,7 +57,13 @@ async def list_tasks(
         cursor,
         limit,
     )
-    return TaskPage(items=[task_summary(t) for t in rows], next_cursor=next_cursor)
+    reasons = await tasks_repo.latest_decision_reasons(
+        session, [t.message_key for t in rows], DELIVERY_SERVICE
+    )
+    return TaskPage(
+        items=[task_summary(t, reasons.get(t.message_key)) for t in rows],
+        next_cursor=next_cursor,
+    )
 
 
 async def list_dead_letters(

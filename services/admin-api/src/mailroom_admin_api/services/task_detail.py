@@ -7,6 +7,7 @@ import uuid
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mailroom_admin_api.problems import ProblemError
+from mailroom_admin_api.reasons import ChangeView, task_reasons
 from mailroom_admin_api.repository import dead_letters as dead_letters_repo
 from mailroom_admin_api.repository import tasks as tasks_repo
 from mailroom_admin_api.schemas import (
@@ -51,11 +52,19 @@ async def get_task_detail(
     )
     errors = [task.last_error] if task.last_error else []
     errors += [f"{d.stage}: {d.error_class}: {d.error_message}" for d in letters]
-    summary = task_summary(task)
+    reasons = task_reasons(
+        (ChangeView(c.status, c.reason, c.service, c.occurred_at) for c in changes),
+        status=task.status,
+        dead_letter_error=(
+            f"{letters[0].error_class}: {letters[0].error_message}" if letters else None
+        ),
+    )
+    summary = task_summary(task, reasons.status_reason)
     return TaskDetail(
         **summary.model_dump(),
         thread_key=task.thread_key,
-        status_reason=task.status_reason,
+        status_reason=reasons.status_reason,
+        delivery_result=reasons.delivery_result,
         last_error=task.last_error,
         redrive_count=task.redrive_count,
         updated_at=at_or_epoch(task.updated_at),
