@@ -200,7 +200,9 @@ async def test_reasons_are_the_decisions_and_the_smtp_reply_is_the_delivery_resu
             reason="customer threatens a chargeback",
             service="responder",
         ),
-        seeder.change(1, "handoff", day + timedelta(seconds=2), reason=smtp_reply, service="sender"),
+        seeder.change(
+            1, "handoff", day + timedelta(seconds=2), reason=smtp_reply, service="sender"
+        ),
     ]
     dead = seeder.task(2, created_at=day + timedelta(seconds=3), status="dead_letter")
     letter = seeder.dead_letter(2, created_at=day + timedelta(seconds=4))
