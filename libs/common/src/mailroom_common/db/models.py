@@ -4,7 +4,8 @@ Who writes what (see docs/architecture.md): the sender's projector owns ``email_
 ``task_status_changes``, ``dead_letters`` and ``alerts``; the sender owns
 ``send_ledger`` and ``suppressions``; ingest owns ``ingest_checkpoints``; the responder
 owns ``conversation_turns``; the catalogue is loaded by the import command and read by the
-responder; the admin API writes ``reprocess_requests`` and ``dead_letters.reprocessed_at``.
+responder; the admin API writes ``reprocess_requests``, ``routing_corrections`` and
+``dead_letters.reprocessed_at``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "ProcessedEvent",
     "Product",
     "ReprocessRequest",
+    "RoutingCorrection",
     "SendLedger",
     "Suppression",
     "TaskStatusChange",
@@ -302,3 +304,21 @@ class ReprocessRequest(SQLModel, table=True):
     message_key: str = Field(max_length=998, index=True)
     earlier_trace_id: str | None = Field(default=None, max_length=32)
     created_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class RoutingCorrection(SQLModel, table=True):
+    """An operator's label for one task: the route (and FAQ topic, products) it should have
+    taken. Written by the admin API; exported as a labelled routing corpus."""
+
+    __tablename__ = "routing_corrections"
+
+    message_key: str = Field(primary_key=True, max_length=998)
+    route: str = Field(max_length=32)
+    intent: str | None = Field(default=None, max_length=64)
+    product_skus: list[str] = Field(default_factory=list, sa_column=Column(_JSON, nullable=False))
+    note: str | None = None
+    # Where the router had sent the task when the correction was made (the decision's route,
+    # else the task's), so the stats compare against what was corrected.
+    decided_route: str | None = Field(default=None, max_length=32)
+    corrected_by: str = Field(max_length=255)
+    corrected_at: datetime | None = _ts(nullable=False, default_now=True)
