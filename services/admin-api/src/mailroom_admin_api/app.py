@@ -21,6 +21,7 @@ from mailroom_admin_api.resources import Resources
 from mailroom_admin_api.routes import (
     alerts,
     dead_letters,
+    handoffs,
     health,
     providers,
     stats,
@@ -106,6 +107,7 @@ def create_app(
 
     v1 = [
         tasks.router,
+        handoffs.router,
         dead_letters.router,
         providers.router,
         stats.router,

@@ -99,6 +99,7 @@ async def _seed(url: str, tools: Any) -> None:
             seeder.dead_letter(1, created_at=now),
             seeder.ledger(2),
             seeder.alert(1, at=now),
+            seeder.task(3, created_at=now - timedelta(hours=3), status="handoff", route="handoff"),
         )
     finally:
         await engine.dispose()
@@ -113,7 +114,8 @@ def test_api_conforms_to_its_schema(own_database_url: str, kafka_topics: Any, to
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = {op.label for op in operations}
     assert "POST /v1/tasks/{task_id}/reprocess" in labels
-    assert len(operations) == 11, labels
+    assert "GET /v1/handoffs" in labels
+    assert len(operations) == 12, labels
     failures: list[str] = []
     try:
         for operation in operations:
