@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
 from mailroom_common.db.session import make_engine
 from mailroom_common.events import AlertEvent, AlertSeverity
-from mailroom_common.kafka import make_producer, send_event
+from mailroom_common.kafka import make_consumer, make_producer, send_event
 from mailroom_common.logging import get_logger
 from mailroom_common.telemetry import hash_address
-from mailroom_common.topics import ALERTS, INBOUND
+from mailroom_common.topics import ALERTS, INBOUND, MAILBOX_ACTIONS
+from mailroom_ingest.actions import ActionOptions, run_actions
 from mailroom_ingest.backoff import backoff_delay
 from mailroom_ingest.checkpoint import CheckpointStore
 from mailroom_ingest.health import HealthServer
@@ -219,6 +220,28 @@ async def _run_workers(
     tasks: dict[asyncio.Task[Any], MailboxWorker] = {
         asyncio.create_task(w.run(), name=f"mailbox:{w.config.name}"): w for w in workers
     }
+    actions_stop = asyncio.Event()
+    actions_task = asyncio.create_task(
+        run_actions(
+            lambda: make_consumer(
+                kafka,
+                "mailroom-ingest-actions",
+                settings.actions_group_id,
+                kafka.topic(MAILBOX_ACTIONS),
+            ),
+            configs,
+            lambda c: ImapSession(c, timeout_s=settings.connect_timeout_s, ssl_context=ssl_context),
+            ActionOptions(
+                keyword=settings.handoff_keyword,
+                copy_to=settings.handoff_folder or None,
+                shadow=common.shadow,
+                backoff_base_s=settings.backoff_base_s,
+                backoff_max_s=settings.backoff_max_s,
+            ),
+            actions_stop,
+        ),
+        name="mailbox-actions",
+    )
     stop_task: asyncio.Task[Any] = asyncio.create_task(stop.wait(), name="stop")
     log.info("ingest.started", mailboxes=[c.name for c in configs], topic=kafka.topic(INBOUND))
     exit_code = EXIT_OK
@@ -245,6 +268,7 @@ async def _run_workers(
                 log.critical("ingest.crashed", mailbox=worker.config.name, error=repr(exc))
                 exit_code = EXIT_CRASH
     finally:
+        actions_stop.set()
         for worker in workers:
             worker.stop()
         stop_task.cancel()
@@ -253,6 +277,10 @@ async def _run_workers(
             _, still = await asyncio.wait(pending, timeout=_SHUTDOWN_GRACE_S)
             for task in still:
                 task.cancel()
+        try:
+            await asyncio.wait_for(actions_task, timeout=_SHUTDOWN_GRACE_S)
+        except (TimeoutError, asyncio.CancelledError):
+            actions_task.cancel()
         for task in tasks:
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved: no "exception never retrieved" noise

@@ -248,6 +248,29 @@ class ImapSession:
             uid_set = ",".join(str(u) for u in uids)
             _check(self._client.uid("STORE", uid_set, "+FLAGS.SILENT", r"(\Seen)"), "STORE")
 
+    def find_uid(
+        self, uid: int | None, uidvalidity: int | None, message_id: str | None
+    ) -> int | None:
+        """The message's UID in the selected folder: ``uid`` while the folder's UIDVALIDITY
+        is still ``uidvalidity``, else looked up by its Message-ID (None: not there)."""
+        if uid is not None and uidvalidity == self.uidvalidity:
+            return uid
+        if not message_id or any(ch in message_id for ch in '"\\\r\n'):
+            return None
+        data = _check(
+            self._client.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"'), "UID SEARCH"
+        )
+        found = parse_search_response(data, 0)
+        return found[-1] if found else None
+
+    def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> None:
+        """Flag the message (``\\Flagged`` and ``keyword``), make it unseen, optionally copy it."""
+        client = self._client
+        _check(client.uid("STORE", str(uid), "+FLAGS.SILENT", f"(\\Flagged {keyword})"), "STORE")
+        _check(client.uid("STORE", str(uid), "-FLAGS.SILENT", r"(\Seen)"), "STORE")
+        if copy_to:
+            _check(client.uid("COPY", str(uid), _quoted(copy_to)), "UID COPY")
+
     def noop(self) -> None:
         _check(self._client.noop(), "NOOP")
 
@@ -310,6 +333,11 @@ class ImapSession:
         except Exception:  # the connection may already be gone; nothing to save
             with contextlib.suppress(Exception):  # best effort on a broken socket
                 box.client.shutdown()
+
+
+def _quoted(folder: str) -> str:
+    escaped = folder.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def _uid_of(mail: FetchedMail) -> int:

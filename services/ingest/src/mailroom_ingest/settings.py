@@ -142,6 +142,19 @@ class IngestSettings(BaseSettings):
         default=1.0, gt=0, description="First reconnect delay; doubles per attempt."
     )
     backoff_max_s: float = Field(default=300.0, gt=0, description="Longest reconnect delay.")
+    handoff_keyword: str = Field(
+        default="$MailroomHandoff",
+        pattern=r"^[!#-'*+\-.0-9A-Z^-z|~$]{1,64}$",
+        description="IMAP keyword set (with \\Flagged) on a mail a person must answer",
+    )
+    handoff_folder: str = Field(
+        default="",
+        description="Folder a mail a person must answer is also copied to; empty = none",
+    )
+    actions_group_id: str = Field(
+        default="mailroom-ingest-actions",
+        description="Consumer group of the worker that flags mail for a person",
+    )
     health_host: str = Field(
         default="127.0.0.1", description="Address of the health endpoint (0.0.0.0 in pods)."
     )

@@ -82,7 +82,8 @@ def handoff(
     intent: str | None = "handoff",
     decision: DecisionRecord | None = None,
 ) -> list[Emission]:
-    """A person takes over: status, operator alert and (optionally) a short acknowledgement.
+    """A person takes over: status, operator alert, the message flagged in the mailbox (its
+    thread owned by a person from now on) and (optionally) a short acknowledgement.
 
     ``decision``: the router's, when it sent the email to a person; the HANDOFF status
     carries it. A handoff decided later (an unsafe LLM reply) passes none, and the task
@@ -104,6 +105,8 @@ def handoff(
             severity=AlertSeverity.INFO,
             details={"reason": reason, "subject": email.subject[:200]},
         ),
+        # Flagged and left unseen in the mailbox, its thread owned by a person (ingest).
+        outcomes.mailbox_action(email, "handoff", reason=reason),
     ]
     if ack and to is not None:
         body = faq.template("handoff_ack", language_of(email))

@@ -21,6 +21,7 @@ from mailroom_common.events import (
     DeadLetterEvent,
     DecisionRecord,
     InboundEmail,
+    MailboxAction,
     OutboundEmail,
     OutboundKind,
     ProviderStateEvent,
@@ -28,9 +29,11 @@ from mailroom_common.events import (
     StatusChanged,
     TaskStatus,
 )
+from mailroom_common.threads import thread_ids
 from mailroom_common.topics import (
     ALERTS,
     DEAD_LETTER,
+    MAILBOX_ACTIONS,
     OUTBOUND,
     PROVIDER_STATE,
     STATUS,
@@ -47,6 +50,7 @@ __all__ = [
     "alert",
     "dead_letter",
     "decision_record",
+    "mailbox_action",
     "outbound",
     "provider_state",
     "stable_id",
@@ -158,6 +162,26 @@ def outbound(
     # Keyed by thread so one conversation's mail stays in order (and co-partitioned with
     # mail.inbound for the history table).
     return Emission(OUTBOUND, email.thread_key, event)
+
+
+def mailbox_action(
+    email: InboundEmail, action: Literal["handoff", "human_owned"], *, reason: str
+) -> Emission:
+    """Ask ingest to flag the customer's message for a person and own its thread."""
+    event = MailboxAction(
+        event_id=stable_id(email, "mailbox", action),
+        producer=PRODUCER,
+        action=action,
+        message_key=email.message_key,
+        mailbox=email.mailbox,
+        folder=email.folder,
+        uid=email.uid,
+        uidvalidity=email.uidvalidity,
+        message_id=email.message_id,
+        thread_ids=thread_ids(email),
+        reason=reason[:500],
+    )
+    return Emission(MAILBOX_ACTIONS, email.message_key, event)
 
 
 def alert(

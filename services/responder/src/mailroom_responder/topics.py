@@ -15,6 +15,7 @@ from mailroom_common.topics import (
     HOLDING_CHECKS,
     INBOUND,
     LLM_REQUESTS,
+    MAILBOX_ACTIONS,
     OUTBOUND,
     PROVIDER_STATE,
     RETRY_TOPICS,
@@ -35,6 +36,7 @@ USED: tuple[TopicSpec, ...] = (
     DEAD_LETTER,
     ALERTS,
     PROVIDER_STATE,
+    MAILBOX_ACTIONS,
 )
 
 
