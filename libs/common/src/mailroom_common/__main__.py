@@ -6,6 +6,10 @@ python -m mailroom_common import-catalogue FILE     add and update products (CSV
 python -m mailroom_common import-catalogue --replace FILE
                                                     make the catalogue equal to FILE:
                                                     deactivate what it does not list
+python -m mailroom_common export-routing-corpus FILE
+                                                    write the operators' routing
+                                                    corrections as a labelled corpus
+                                                    (JSONL, bench/data/routing/LABELS.md)
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from mailroom_common.config import DatabaseSettings, KafkaSettings, SettingsErro
 from mailroom_common.db import migrate
 from mailroom_common.db.session import make_engine
 from mailroom_common.kafka import make_admin
+from mailroom_common.routing_export import ExportError, export_routing_corpus
 from mailroom_common.topics import REGISTRY, TopicMismatchError, ensure_topics
 
 
@@ -53,6 +58,11 @@ async def _import(path: Path, *, replace: bool) -> None:
     print(summary.line(str(path)))
 
 
+async def _export_corpus(path: Path) -> None:
+    summary = await export_routing_corpus(path, load_settings(DatabaseSettings))
+    print(summary.line())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mailroom_common",
@@ -71,15 +81,21 @@ def main(argv: list[str] | None = None) -> int:
         help="deactivate the products and variants FILE does not list (never deletes)",
     )
     imp.add_argument("file", type=Path)
+    exp = sub.add_parser(
+        "export-routing-corpus", help="write the routing corrections as a labelled corpus"
+    )
+    exp.add_argument("file", type=Path, help="the JSONL file to write (replaced atomically)")
     args = parser.parse_args(argv)
     try:
         if args.command == "migrate":
             migrate.upgrade(args.revision, load_settings(DatabaseSettings).url.get_secret_value())
         elif args.command == "create-topics":
             asyncio.run(_create_topics(args.replication_factor))
+        elif args.command == "export-routing-corpus":
+            asyncio.run(_export_corpus(args.file))
         else:
             asyncio.run(_import(args.file, replace=args.replace))
-    except (SettingsError, CatalogueError, TopicMismatchError, OSError) as exc:
+    except (SettingsError, CatalogueError, TopicMismatchError, ExportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
