@@ -20,6 +20,7 @@ from mailroom_admin_api.provider_state import ProviderStateReader, ProviderState
 from mailroom_admin_api.resources import Resources
 from mailroom_admin_api.routes import (
     alerts,
+    corrections,
     dead_letters,
     handoffs,
     health,
@@ -107,6 +108,7 @@ def create_app(
 
     v1 = [
         tasks.router,
+        corrections.router,
         handoffs.router,
         dead_letters.router,
         providers.router,
@@ -125,7 +127,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.admin.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
     app.add_middleware(PrometheusMiddleware, metrics=metrics)

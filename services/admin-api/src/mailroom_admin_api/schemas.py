@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from mailroom_admin_api.correction_schemas import CorrectionOut, RouteCorrections
+
 __all__ = [
     "AlertOut",
     "AlertPage",
@@ -277,6 +279,11 @@ class TaskDetail(TaskSummary):
         description="The routing decision; null until the responder decided, and for "
         "tasks from before decisions were recorded.",
     )
+    correction: CorrectionOut | None = Field(
+        default=None,
+        description="An operator's routing correction (PUT /v1/tasks/{task_id}/correction); "
+        "null when there is none.",
+    )
     email: EmailOut
     reply: ReplyOut
     usage: UsageOut
@@ -428,6 +435,12 @@ class StatsOut(BaseModel):
     first_response: FirstResponse
     llm_by_day: list[LlmDay]
     dead_letters: DeadLetterStats
+    corrections: dict[str, RouteCorrections] = Field(
+        default_factory=dict,
+        description="Per decided route (the routing decision's, else the task's; for a "
+        "corrected task the one its correction corrected): tasks decided, those an operator "
+        "corrected, those given another route, and the share corrected.",
+    )
 
 
 class TransactionalIn(BaseModel):

@@ -115,7 +115,8 @@ def test_api_conforms_to_its_schema(own_database_url: str, kafka_topics: Any, to
     labels = {op.label for op in operations}
     assert "POST /v1/tasks/{task_id}/reprocess" in labels
     assert "GET /v1/handoffs" in labels
-    assert len(operations) == 12, labels
+    assert "PUT /v1/tasks/{task_id}/correction" in labels
+    assert len(operations) == 15, labels
     failures: list[str] = []
     try:
         for operation in operations:

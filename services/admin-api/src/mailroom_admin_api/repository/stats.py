@@ -13,15 +13,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from mailroom_admin_api.reasons import DELIVERY_SERVICE
-from mailroom_common.db.models import DeadLetterRecord, EmailTask, TaskStatusChange
+from mailroom_common.db.models import (
+    DeadLetterRecord,
+    EmailTask,
+    RoutingCorrection,
+    TaskStatusChange,
+)
 from mailroom_common.events import Route, TaskStatus
 
 __all__ = [
     "AutomationCounts",
+    "CorrectionCounts",
     "DeadLetterFigures",
     "LlmDayRow",
     "Percentiles",
     "automation_counts",
+    "corrections_by_decided_route",
     "counts_by",
     "dead_letter_figures",
     "first_response_percentiles",
@@ -57,6 +64,16 @@ class LlmDayRow:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionCounts:
+    """One decided route's counts over the window."""
+
+    route: str
+    decided: int
+    corrected: int
+    route_changed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +196,36 @@ async def dead_letter_figures(
     ).select_from(DeadLetterRecord)
     open_count, in_window, oldest = (await session.exec(stmt)).one()
     return DeadLetterFigures(int(open_count), int(in_window), oldest)
+
+
+async def corrections_by_decided_route(
+    session: AsyncSession, since: datetime, until: datetime
+) -> list[CorrectionCounts]:
+    """Per decided route: tasks decided, corrected, and corrected to another route.
+
+    A task counts under the route its correction corrected (``decided_route``), else under
+    its decision's route, else under the task's route; tasks with none of these (not
+    decided yet) are left out. ``services.corrections_logic.decided_route`` is the same
+    rule in Python.
+    """
+    c = RoutingCorrection
+    decision_route = col(EmailTask.decision)["route"].as_string()
+    key = func.coalesce(col(c.decided_route), decision_route, col(EmailTask.route))
+    corrected = col(c.message_key).is_not(None)
+    stmt = (
+        select(
+            key,
+            func.count(),
+            func.count().filter(corrected),
+            func.count().filter(and_(corrected, col(c.route) != key)),
+        )
+        .select_from(EmailTask)
+        .outerjoin(c, col(c.message_key) == col(EmailTask.message_key))
+        .where(_in_window(since, until))
+        .where(key.is_not(None))
+        .group_by(key)
+    )
+    return [
+        CorrectionCounts(str(route), int(decided), int(n), int(changed))
+        for route, decided, n, changed in (await session.exec(stmt)).all()
+    ]

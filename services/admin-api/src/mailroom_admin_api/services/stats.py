@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mailroom_admin_api.repository import stats as stats_repo
 from mailroom_admin_api.schemas import DeadLetterStats, FirstResponse, LlmDay, StatsOut
+from mailroom_admin_api.services.corrections_logic import route_corrections
 
 __all__ = ["compute_stats", "ratio"]
 
@@ -30,6 +31,7 @@ async def compute_stats(
     first = await stats_repo.first_response_percentiles(session, since, now)
     days = await stats_repo.llm_by_day(session, since, now)
     letters = await stats_repo.dead_letter_figures(session, since, now)
+    corrections = await stats_repo.corrections_by_decided_route(session, since, now)
     oldest_age = (
         max((now - letters.oldest_open_at).total_seconds(), 0.0)
         if letters.oldest_open_at is not None
@@ -61,4 +63,5 @@ async def compute_stats(
         dead_letters=DeadLetterStats(
             open=letters.open, in_window=letters.in_window, oldest_open_age_seconds=oldest_age
         ),
+        corrections=route_corrections(corrections),
     )

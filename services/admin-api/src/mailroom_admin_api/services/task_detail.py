@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mailroom_admin_api.problems import ProblemError
 from mailroom_admin_api.reasons import ChangeView, task_reasons
+from mailroom_admin_api.repository import corrections as corrections_repo
 from mailroom_admin_api.repository import dead_letters as dead_letters_repo
 from mailroom_admin_api.repository import tasks as tasks_repo
 from mailroom_admin_api.schemas import (
@@ -28,6 +29,7 @@ from mailroom_admin_api.services._convert import (
     task_summary,
     trace_url,
 )
+from mailroom_admin_api.services.corrections_logic import correction_out
 
 __all__ = ["get_task_detail", "task_not_found"]
 
@@ -45,6 +47,7 @@ async def get_task_detail(
     changes = await tasks_repo.status_changes(session, task.message_key)
     letters = await dead_letters_repo.for_message_key(session, task.message_key)
     ledger = await tasks_repo.deliveries(session, task.message_key)
+    correction = await corrections_repo.get(session, task.message_key)
 
     # The projector stores the email with the task; older tasks only have a dead letter's.
     original = task_original(task) or next(
@@ -69,6 +72,7 @@ async def get_task_detail(
         redrive_count=task.redrive_count,
         updated_at=at_or_epoch(task.updated_at),
         decision=decision_out(task),
+        correction=correction_out(correction, task.id) if correction is not None else None,
         email=EmailOut(
             message_key=task.message_key,
             thread_key=task.thread_key,
