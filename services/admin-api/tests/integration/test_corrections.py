@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col
 
@@ -29,11 +31,20 @@ def decision(route: str, intent: str = "general", language: str = "es") -> dict[
     }
 
 
-async def add_product(seeder: Any, sku: str) -> None:
+@contextlib.asynccontextmanager
+async def a_product(seeder: Any, sku: str) -> AsyncIterator[None]:
+    """A product in the shared test database, removed afterwards: other packages' tests
+    count the catalogue."""
     category = Category(slug=f"cat-{uuid.uuid4().hex[:8]}", name="Buzos")
     await seeder.add(category)
     assert category.id is not None
     await seeder.add(Product(sku=sku, name=f"Producto {sku}", category_id=category.id))
+    try:
+        yield
+    finally:
+        async with seeder.engine.begin() as conn:
+            await conn.execute(delete(Product).where(col(Product.sku) == sku))
+            await conn.execute(delete(Category).where(col(Category.id) == category.id))
 
 
 async def test_record_read_replace_and_remove_a_correction(
@@ -41,7 +52,11 @@ async def test_record_read_replace_and_remove_a_correction(
 ) -> None:
     day = tools.unique_day()
     sku = f"SKU-{seeder.tag}"
-    await add_product(seeder, sku)
+    async with a_product(seeder, sku):
+        await correct_and_remove(api, seeder, day, sku)
+
+
+async def correct_and_remove(api: Any, seeder: Any, day: datetime, sku: str) -> None:
     task = seeder.task(
         1, created_at=day, status="handoff", route="handoff", decision=decision("handoff")
     )
