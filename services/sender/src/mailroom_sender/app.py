@@ -22,6 +22,7 @@ from .health import HealthServer
 from .ledger import Ledger
 from .message import Identity
 from .metrics import SenderMetrics
+from .modes import AnswerModes
 from .pgpool import open_pool
 from .projector import Projector, ProjectorRunner
 from .publisher import KafkaPublisher
@@ -33,7 +34,7 @@ from .settings import SenderSettings
 from .smtp import SmtpConfig
 from .transactional import TemplateRenderer
 
-__all__ = ["Settings", "run", "smtp_config_from"]
+__all__ = ["Settings", "answer_modes", "run", "smtp_config_from"]
 
 log = get_logger(__name__)
 
@@ -87,6 +88,17 @@ def _sent_folder(s: SenderSettings) -> SentFolder | None:
     )
 
 
+def answer_modes(cfg: Settings) -> AnswerModes:
+    s = cfg.sender
+    return AnswerModes(
+        faq=s.mode_faq,
+        catalogue=s.mode_catalogue,
+        llm=s.mode_llm,
+        handoff_ack=s.mode_handoff_ack,
+        shadow=cfg.common.shadow,
+    )
+
+
 async def _run_sender(
     cfg: Settings,
     engine: object,
@@ -123,6 +135,17 @@ async def _send_with(
         GuardLimits(s.max_replies_per_recipient, s.max_replies_per_thread, s.guard_window_s),
         frozenset({from_address, common.shop_address}),
     )
+    modes = answer_modes(cfg)
+    if modes.any_draft:
+        raise ValueError("SENDER_MODE_*=draft: filing drafts is not available in this version")
+    log.info(
+        "sender.answer_modes",
+        faq=modes.faq.value,
+        catalogue=modes.catalogue.value,
+        llm=modes.llm.value,
+        handoff_ack=modes.handoff_ack.value,
+        shadow=modes.shadow,
+    )
     producer = make_producer(kafka, "mailroom-sender")
     extra: dict[str, object] = {"session_timeout_ms": s.session_timeout_ms}
     if s.instance_id:
@@ -151,6 +174,7 @@ async def _send_with(
                 renderer=TemplateRenderer(),
                 metrics=metrics,
                 sent_folder=_sent_folder(s),
+                modes=modes,
             )
             runner = SenderRunner(
                 consumer=consumer,

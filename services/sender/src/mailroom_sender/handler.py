@@ -1,128 +1,83 @@
-"""What happens to one outbound record: render, claim in the ledger, send, report.
+"""What happens to one record: render, decide by the answer modes, then send, draft or record.
 
 The handler returns a verdict instead of sleeping: a temporary SMTP failure becomes
 ``Retry(delay)`` and the runner parks the record, so other mail keeps flowing and the
 record's offset stays uncommitted until it is finally done.
+
+* ``auto`` (and transactional mail): :class:`~mailroom_sender.delivery.Delivery` — ledger
+  claim → SMTP → ledger → events.
+* ``draft``: :class:`~mailroom_sender.drafts.Drafts` files the reply in the Drafts folder.
+* ``off``, shadow mode, a holding reply while LLM answers are not automatic: nothing goes
+  out; the ledger records the message as settled (so no later run, whatever its modes, can
+  send it) and the task gets its status (``handoff``, ``shadowed``) or a history row.
+* A ``DraftAction`` (an operator approving or discarding a draft) goes to the drafts too.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from email import policy
 from email.errors import HeaderParseError
 from typing import Any, Protocol
 
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
-
 from mailroom_common.db.models import LedgerState
 from mailroom_common.events import (
-    AlertSeverity,
+    DraftAction,
     OutboundEmail,
     TaskStatus,
     TransactionalRequest,
     utcnow,
 )
 from mailroom_common.logging import get_logger
-from mailroom_common.telemetry import current_trace_id, hash_address
-from mailroom_common.topics import ALERTS, DEAD_LETTER, STATUS, TopicSpec
+from mailroom_common.telemetry import current_trace_id
 
-from .backoff import retry_delay
-from .ledger import ClaimAction, Ledger, SendRequest
-from .message import Identity, OutgoingMail, build_email, make_message_id, reply_subject
+from .delivery import Delivery, send_request
+from .ledger import Ledger
+from .message import OutgoingMail, build_email, make_message_id, reply_subject
 from .metrics import SenderMetrics
-from .outcomes import alert, dead_letter, task_status
+from .modes import Action, AnswerModes, ModeDecision, decide
+from .outcomes import decision_status, kept_status
+from .reporting import Reporter
 from .sentbox import SentFolder
-from .smtp import AmbiguousSmtpError, PermanentSmtpError, SmtpConnection, TransientSmtpError
 from .transactional import TemplateRenderer, TransactionalError
+from .work import Done, HandlerConfig, Prepared, Publisher, Retry, Target, Verdict, Work
 
-__all__ = ["Done", "HandlerConfig", "MessageHandler", "Publisher", "Retry", "Target", "Work"]
+__all__ = [
+    "Done",
+    "DraftDesk",
+    "HandlerConfig",
+    "MessageHandler",
+    "Publisher",
+    "Retry",
+    "Target",
+    "Work",
+    "outgoing",
+]
 
 log = get_logger(__name__)
-tracer = trace.get_tracer("mailroom_sender")
+_NO_MAILBOX = "drafts need the mailbox's IMAP account (SENDER_SENT_CHECK_*)"
 
 
-_SKIP_STATUS = {
-    LedgerState.SENT: TaskStatus.SENT,
-    LedgerState.UNCERTAIN: TaskStatus.UNCERTAIN,
-    LedgerState.FAILED: TaskStatus.SEND_FAILED,
-}
+class DraftDesk(Protocol):
+    """Files drafts and carries out operators' decisions about them (``drafts.py``)."""
+
+    async def file(self, work: Work, p: Prepared, reason: str) -> Verdict: ...
+
+    async def act(self, work: Work, action: DraftAction) -> Verdict: ...
 
 
-class Publisher(Protocol):
-    async def publish(self, spec: TopicSpec, event: Any, *, key: str | None) -> None: ...
-
-
-@dataclass
-class Work:
-    """One consumed record and its in-process retry state."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: str | None
-    event: OutboundEmail | TransactionalRequest
-    original_topic_spec: str
-    attempts: int = 0
-    first_failure_at: datetime | None = None
-    epoch: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def tp(self) -> tuple[str, int]:
-        return (self.topic, self.partition)
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    outcome: str
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    delay_s: float
-    error: str
-
-
-Verdict = Done | Retry
-
-
-@dataclass(frozen=True, slots=True)
-class HandlerConfig:
-    identity: Identity
-    shop_name: str
-    envelope_from: str
-    retry_base_s: float
-    retry_max_s: float
-    retry_jitter: float
-    max_attempts: int
-    save_sent: bool
-    sent_check: bool
-    sent_check_authoritative: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Which task a ledger row belongs to, for the events about it."""
-
-    message_key: str
-    kind: str
-    thread_key: str | None
-    outbound: OutboundEmail | None = None
-
-    @property
-    def is_task(self) -> bool:
-        # Transactional mail has no email task, so no StatusChanged is emitted for it.
-        return self.kind != "transactional"
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    mail: OutgoingMail
-    raw: bytes
-    target: Target
+def outgoing(event: OutboundEmail, *, body_text: str | None = None) -> tuple[OutgoingMail, str]:
+    """The message an outbound event asks for (``body_text`` replaces its text)."""
+    mail = OutgoingMail(
+        message_key=event.message_key,
+        kind=event.kind.value,
+        to=event.to,
+        subject=reply_subject(event.subject),
+        body_text=event.body_text if body_text is None else body_text,
+        body_html=event.body_html if body_text is None else None,
+        in_reply_to=event.in_reply_to,
+        references=tuple(event.references),
+    )
+    return mail, event.thread_key
 
 
 class MessageHandler:
@@ -135,28 +90,28 @@ class MessageHandler:
         renderer: TemplateRenderer,
         metrics: SenderMetrics,
         sent_folder: SentFolder | None,
+        modes: AnswerModes | None = None,
+        drafts: DraftDesk | None = None,
     ) -> None:
         self._cfg = config
         self._ledger = ledger
-        self._pub = publisher
         self._renderer = renderer
         self._metrics = metrics
-        self._sent = sent_folder
+        self._modes = modes or AnswerModes()
+        self._drafts = drafts
+        self._report = Reporter(publisher)
+        self.delivery = Delivery(
+            config=config,
+            ledger=ledger,
+            reporter=self._report,
+            metrics=metrics,
+            sent_folder=sent_folder,
+        )
 
     # --- preparing ------------------------------------------------------------------------
     def _outgoing(self, event: OutboundEmail | TransactionalRequest) -> tuple[OutgoingMail, str]:
         if isinstance(event, OutboundEmail):
-            mail = OutgoingMail(
-                message_key=event.message_key,
-                kind=event.kind.value,
-                to=event.to,
-                subject=reply_subject(event.subject),
-                body_text=event.body_text,
-                body_html=event.body_html,
-                in_reply_to=event.in_reply_to,
-                references=tuple(event.references),
-            )
-            return mail, event.thread_key
+            return outgoing(event)
         rendered = self._renderer.render(
             event.template, event.locale, event.data, shop_name=self._cfg.shop_name
         )
@@ -172,290 +127,129 @@ class MessageHandler:
         )
         return mail, f"txn:{event.request_id}"
 
+    def prepare(self, mail: OutgoingMail, thread_key: str, out: OutboundEmail | None) -> Prepared:
+        """Render ``mail`` exactly as it goes out (or is filed as a draft)."""
+        identity = self._cfg.identity
+        raw = build_email(mail, identity, now=utcnow()).as_bytes(policy=policy.SMTP)
+        target = Target(mail.message_key, mail.kind, thread_key, out)
+        mid = make_message_id(mail.message_key, mail.kind, identity.domain)
+        return Prepared(mail, raw, target, mid)
+
     # --- entry point ------------------------------------------------------------------------
     async def handle(self, work: Work) -> Verdict:
         event = work.event
-        is_txn = isinstance(event, TransactionalRequest)
-        key = f"txn:{event.request_id}" if is_txn else event.message_key  # type: ignore[union-attr]
-        kind = "transactional" if is_txn else event.kind.value  # type: ignore[union-attr]
+        if isinstance(event, DraftAction):
+            return await self._act(work, event)
+        prepared = await self._prepare_or_reject(work, event)
+        if isinstance(prepared, Done):
+            return prepared
+        out = prepared.target.outbound
+        route = out.route.value if out is not None and out.route is not None else None
+        decision = decide(prepared.mail.kind, route, self._modes)
+        self._metrics.modes.labels(prepared.mail.kind, decision.action.value).inc()
+        if decision.action is Action.SEND:
+            return await self.delivery.deliver(work, prepared)
+        if decision.action is Action.DRAFT:
+            return await self._file(work, prepared, decision.reason)
+        return await self._unsent(work, prepared, decision)
+
+    async def _act(self, work: Work, action: DraftAction) -> Verdict:
+        if self._drafts is None:
+            log.error("draft.no_mailbox", message_key=action.message_key, action=action.action)
+            return Retry(60.0, _NO_MAILBOX)
+        return await self._drafts.act(work, action)
+
+    async def _file(self, work: Work, p: Prepared, reason: str) -> Verdict:
+        if self._drafts is None:
+            log.error("draft.no_mailbox", message_key=p.mail.message_key, kind=p.mail.kind)
+            return Retry(60.0, _NO_MAILBOX)
+        return await self._drafts.file(work, p, reason)
+
+    async def _prepare_or_reject(
+        self, work: Work, event: OutboundEmail | TransactionalRequest
+    ) -> Prepared | Done:
+        if isinstance(event, OutboundEmail):
+            out: OutboundEmail | None = event
+            key, kind = event.message_key, event.kind.value
+        else:
+            out, key, kind = None, f"txn:{event.request_id}", "transactional"
         try:
             mail, thread_key = self._outgoing(event)
-            raw = build_email(mail, self._cfg.identity, now=utcnow()).as_bytes(policy=policy.SMTP)
+            return self.prepare(mail, thread_key, out)
         except TransactionalError as exc:
             await self._reject(
-                work,
-                message_key=key,
-                kind=kind,
-                stage="transactional",
-                error_class="TransactionalError",
-                error=str(exc),
-            )
+                work, key=key, kind=kind, stage="transactional",
+                error_class="TransactionalError", error=str(exc),
+            )  # fmt: skip
             return Done("bad_request")
         except (ValueError, HeaderParseError, IndexError) as exc:
             # A recipient that is not an address cannot become deliverable by retrying.
             await self._reject(
-                work,
-                message_key=key,
-                kind=kind,
-                stage="sender",
-                error_class=type(exc).__name__,
-                error=str(exc),
-            )
+                work, key=key, kind=kind, stage="sender",
+                error_class=type(exc).__name__, error=str(exc),
+            )  # fmt: skip
             return Done("bad_message")
-        target = Target(
-            mail.message_key,
-            mail.kind,
-            thread_key,
-            None if is_txn else event,  # type: ignore[arg-type]
-        )
-        prepared = _Prepared(mail, raw, target)
-        request = SendRequest(
-            message_key=mail.message_key,
-            kind=mail.kind,
-            smtp_message_id=make_message_id(mail.message_key, mail.kind, self._cfg.identity.domain),
-            recipient=mail.to,
-            thread_key=thread_key,
-            subject=mail.subject,
-        )
-        with tracer.start_as_current_span("ledger claim", kind=SpanKind.CLIENT) as span:
-            span.set_attribute("db.system", "postgresql")
-            span.set_attribute("db.operation", "claim")
-            claim = await self._ledger.claim(request)
-            span.set_attribute("mailroom.ledger.action", claim.action.value)
-        if claim.action is ClaimAction.SKIP:
-            self._metrics.skipped.labels(kind).inc()
-            log.info("sender.duplicate", message_key=key, kind=kind, state=claim.state)
-            # The earlier attempt may have died between the ledger commit and the status
-            # event; repeating it is free (same event id, the projector applies it once).
-            status = _SKIP_STATUS.get(claim.state)
-            if status is not None:
-                await self._status(target, status, claim.reason or f"ledger: {claim.state}")
-            return Done("duplicate")
-        if claim.action is ClaimAction.GUARDED:
-            self._metrics.guarded.labels(kind).inc()
-            log.warning("sender.guarded", message_key=key, kind=kind, reason=claim.reason)
-            await self._status(target, TaskStatus.SEND_FAILED, f"loop guard: {claim.reason}")
-            return Done("guarded")
-        if claim.action is ClaimAction.ORPHAN:
-            resolved = await self.resolve_orphan(claim.row_id, request.smtp_message_id, target)
-            if resolved != "resend":
-                return Done(resolved)
-        return await self._send(work, prepared, request, claim.row_id, claim.attempts)
 
-    # --- sending ------------------------------------------------------------------------------
-    async def _send(
-        self, work: Work, p: _Prepared, req: SendRequest, row_id: Any, attempts: int
-    ) -> Verdict:
-        smtp: SmtpConnection = work.extra["smtp"]
-        kind = req.kind
-        started = time.perf_counter()
-        with tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT) as span:
-            span.set_attribute("mailroom.recipient_hash", hash_address(req.recipient) or "")
-            span.set_attribute("mailroom.message_key", req.message_key)
-            span.set_attribute("mailroom.kind", kind)
-            span.set_attribute("mailroom.attempt", attempts)
-            try:
-                reply = await smtp.send(self._cfg.envelope_from, req.recipient, p.raw)
-            except TransientSmtpError as exc:
-                span.set_status(Status(StatusCode.ERROR, exc.reply))
-                return await self._temporary(
-                    work, p, req, row_id=row_id, attempts=attempts, error=exc.reply
-                )
-            except PermanentSmtpError as exc:
-                span.set_status(Status(StatusCode.ERROR, exc.reply))
-                await self._ledger.mark_failed(row_id, exc.reply)
-                self._metrics.failed.labels(kind).inc()
-                await self._reject(
-                    work,
-                    message_key=req.message_key,
-                    kind=kind,
-                    stage="sender",
-                    error_class="SmtpRejected",
-                    error=exc.reply,
-                    attempts=attempts,
-                )
-                return Done("failed")
-            except AmbiguousSmtpError as exc:
-                span.set_status(Status(StatusCode.ERROR, str(exc)))
-                await self._uncertain(row_id, p.target, str(exc))
-                return Done("uncertain")
-            finally:
-                self._metrics.send_seconds.observe(time.perf_counter() - started)
-            span.set_attribute("smtp.reply", reply[:120])
-        if self._cfg.save_sent and self._sent is not None:
-            try:
-                await self._sent.append(p.raw)
-            except Exception as exc:
-                log.warning("sender.sent_folder_append_failed", error=str(exc)[:200])
-        with tracer.start_as_current_span("ledger mark_sent", kind=SpanKind.CLIENT) as span:
-            span.set_attribute("db.system", "postgresql")
-            await self._ledger.mark_sent(row_id)
-        self._metrics.sent.labels(kind).inc()
-        log.info(
-            "done.sent",
-            message_key=req.message_key,
-            kind=kind,
-            to=hash_address(req.recipient),
-            attempt=attempts,
-        )
-        await self._status(p.target, TaskStatus.SENT, f"accepted: {reply[:200]}", attempts)
-        return Done("sent")
-
-    async def _temporary(
-        self, work: Work, p: _Prepared, req: SendRequest, *, row_id: Any, attempts: int, error: str
-    ) -> Verdict:
-        await self._ledger.mark_retry(row_id, error)
-        now = utcnow()
-        work.attempts += 1
-        work.first_failure_at = work.first_failure_at or now
-        if self._cfg.max_attempts and attempts >= self._cfg.max_attempts:
-            await self._ledger.mark_failed(row_id, error)
-            self._metrics.failed.labels(req.kind).inc()
-            await self._reject(
-                work,
-                message_key=req.message_key,
-                kind=req.kind,
-                stage="sender",
-                error_class="SmtpRetriesExhausted",
-                error=error,
-                attempts=attempts,
-            )
-            return Done("failed")
-        delay = retry_delay(
-            work.attempts,
-            base_s=self._cfg.retry_base_s,
-            max_s=self._cfg.retry_max_s,
-            jitter=self._cfg.retry_jitter,
-        )
-        self._metrics.retried.labels(req.kind).inc()
-        log.warning(
-            "waiting.smtp_retry",
-            message_key=req.message_key,
-            kind=req.kind,
-            error=error[:200],
-            retry_in_s=round(delay, 2),
-            attempt=attempts,
-        )
-        return Retry(delay, error)
-
-    # --- crash rule -----------------------------------------------------------------------------
     async def resolve_orphan(self, row_id: Any, smtp_message_id: str, target: Target) -> str:
-        """A row left in ``sending`` by a crash: "sent", "resend" (authoritative miss) or
-        "uncertain". Never sends by itself; "resend" tells the caller it is safe to."""
-        key, kind = target.message_key, target.kind
-        if self._cfg.sent_check and self._sent is not None:
-            try:
-                found = await self._sent.contains(smtp_message_id)
-            except Exception as exc:
-                log.warning("sender.sent_check_failed", message_key=key, error=str(exc)[:200])
-            else:
-                if found:
-                    if await self._ledger.mark_sent(row_id):
-                        self._metrics.sent.labels(kind).inc()
-                        log.info("done.sent_confirmed", message_key=key, kind=kind)
-                        await self._status(
-                            target, TaskStatus.SENT, "found in the Sent folder after a crash"
-                        )
-                    return "sent"
-                if self._cfg.sent_check_authoritative:
-                    log.info("sender.sent_check_miss_resend", message_key=key, kind=kind)
-                    return "resend"
-        await self._uncertain(
-            row_id,
-            target,
-            "interrupted after the ledger said 'sending'; the SMTP server may have it",
-        )
-        return "uncertain"
+        return await self.delivery.resolve_orphan(row_id, smtp_message_id, target)
 
-    async def _uncertain(self, row_id: Any, target: Target, why: str) -> None:
-        if not await self._ledger.mark_uncertain(row_id, why):
-            return
-        key, kind = target.message_key, target.kind
-        self._metrics.uncertain.labels(kind).inc()
-        log.error("alert.send_uncertain", message_key=key, kind=kind, reason=why)
-        await self._pub.publish(
-            ALERTS,
-            alert(
-                kind="send_uncertain",
-                severity=AlertSeverity.CRITICAL,
-                message=f"{kind} for {key} may or may not have been sent: {why}",
-                message_key=key,
-                details={"kind": kind},
-                dedup="send_uncertain",
-            ),
-            key=key,
-        )
-        await self._status(target, TaskStatus.UNCERTAIN, why)
-
-    # --- reporting ------------------------------------------------------------------------------
-    async def _status(
-        self,
-        target: Target,
-        status: TaskStatus,
-        reason: str,
-        attempts: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        if not target.is_task:
-            return
-        event = task_status(
-            target.message_key,
-            target.kind,
-            status,
+    # --- nothing goes out -----------------------------------------------------------------------
+    async def _unsent(self, work: Work, p: Prepared, decision: ModeDecision) -> Verdict:
+        """Mode off, shadow mode, a skipped holding reply: settle it in the ledger, report."""
+        key, kind = p.mail.message_key, p.mail.kind
+        reason = decision.reason
+        if decision.action is not Action.SHADOW:
+            reason = f"not sent: {reason}"
+        request = send_request(p)
+        if not await self._ledger.record(request, LedgerState.SUPPRESSED, reason):
+            existing = await self._ledger.state_of(key, kind)
+            if existing != (LedgerState.SUPPRESSED, reason):
+                # Settled differently before (sent, failed, a retry pending…): the ledger's
+                # word stands, and the usual path reports it or finishes the send.
+                return await self.delivery.deliver(work, p)
+        log.info(
+            "done.not_sent",
+            message_key=key,
+            kind=kind,
+            action=decision.action.value,
+            mode=decision.mode.value,
             reason=reason,
-            trace_id=current_trace_id(),
-            out=target.outbound,
-            attempts=attempts,
-            error=error,
         )
-        await self._pub.publish(STATUS, event, key=target.message_key)
+        out = p.target.outbound
+        if out is None:  # transactional mail in shadow mode: no task to report on
+            return Done(decision.action.value)
+        what = f"mode:{decision.action.value}"
+        trace_id = current_trace_id()
+        if kind != "reply":
+            event = kept_status(out, reason, what=what, trace_id=trace_id)
+        elif decision.action is Action.SHADOW:
+            event = decision_status(
+                out,
+                TaskStatus.SHADOWED,
+                reason=reason,
+                what=what,
+                trace_id=trace_id,
+                reply_text=out.body_text,
+            )
+        else:
+            event = decision_status(
+                out, TaskStatus.HANDOFF, reason=decision.reason, what=what, trace_id=trace_id
+            )
+        await self._report.event(event)
+        return Done(decision.action.value)
 
     async def _reject(
-        self,
-        work: Work,
-        *,
-        message_key: str,
-        kind: str,
-        stage: str,
-        error_class: str,
-        error: str,
-        attempts: int = 1,
+        self, work: Work, *, key: str, kind: str, stage: str, error_class: str, error: str
     ) -> None:
-        now = utcnow()
-        log.error("dead_letter", message_key=message_key, kind=kind, stage=stage, error=error[:300])
-        await self._pub.publish(
-            DEAD_LETTER,
-            dead_letter(
-                message_key=message_key,
-                kind=kind,
-                stage=stage,
-                error_class=error_class,
-                error_message=error,
-                attempts=attempts,
-                first_failure_at=work.first_failure_at or now,
-                last_failure_at=now,
-                original=work.event.model_dump(mode="json"),
-                original_topic=work.topic,
-            ),
-            key=message_key,
+        event = work.event
+        await self._report.reject(
+            message_key=key,
+            kind=kind,
+            stage=stage,
+            error_class=error_class,
+            error=error,
+            original=event.model_dump(mode="json"),
+            original_topic=work.topic,
+            first_failure_at=work.first_failure_at,
+            outbound=event if isinstance(event, OutboundEmail) else None,
         )
-        await self._pub.publish(
-            ALERTS,
-            alert(
-                kind="dead_letter",
-                message=f"{kind} for {message_key} dead-lettered at {stage}: {error[:300]}",
-                message_key=message_key,
-                details={"stage": stage, "error_class": error_class},
-                dedup="dead_letter",
-            ),
-            key=message_key,
-        )
-        if isinstance(work.event, OutboundEmail):
-            target = Target(message_key, kind, work.event.thread_key, work.event)
-            await self._status(
-                target,
-                TaskStatus.SEND_FAILED,
-                f"{error_class}: {error[:300]}",
-                attempts,
-                error=error,
-            )

@@ -87,6 +87,14 @@ _UPDATE_CLAIMED = """
 UPDATE send_ledger SET state = $2, attempts = attempts + $3, last_error = $4, updated_at = now()
 WHERE id = $1 RETURNING attempts
 """
+# A message settled without an SMTP transaction of ours: shadowed, discarded, sent by a person.
+_RECORD = """
+INSERT INTO send_ledger (id, message_key, kind, smtp_message_id, recipient, thread_key,
+                         subject, state, attempts, last_error, created_at, updated_at, sent_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text, 0, $9, now(), now(),
+        CASE WHEN $8::text = 'sent' THEN now() END)
+ON CONFLICT DO NOTHING RETURNING id
+"""
 _MARK_SENT = """
 UPDATE send_ledger SET state = 'sent', last_error = NULL, updated_at = now(), sent_at = now()
 WHERE id = ANY($1::uuid[]) AND state = 'sending' RETURNING id
@@ -304,6 +312,29 @@ class Ledger:
         attempts = await conn.fetchval(_UPDATE_CLAIMED, row_id, new_state, bump, reason)
         return Claim(action, row_id, new_state, int(attempts), reason)
 
+    async def record(
+        self, req: SendRequest, state: str, reason: str, conn: asyncpg.Connection | None = None
+    ) -> bool:
+        """Settle (task, kind) without sending: ``suppressed`` (shadow mode, a discarded
+        draft) or ``sent`` (a person sent it from the mailbox). From then on every claim
+        skips it, so nothing can send it. False if the ledger had a row for it already."""
+        args: list[Any] = [uuid.uuid4(), req.message_key, req.kind, req.smtp_message_id]
+        args += [req.recipient.strip().lower(), req.thread_key, req.subject, state, reason]
+        if conn is not None:
+            return await conn.fetchval(_RECORD, *args) is not None
+        async with self._pool.acquire() as own:
+            return await own.fetchval(_RECORD, *args) is not None
+
+    async def state_of(self, message_key: str, kind: str) -> tuple[str, str | None] | None:
+        """(state, last_error) of the row of (task, kind), if there is one."""
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT state, last_error FROM send_ledger WHERE message_key = $1 AND kind = $2",
+                message_key,
+                kind,
+            )
+        return None if row is None else (str(row["state"]), row["last_error"])
+
     async def _set(
         self, row_id: uuid.UUID, state: str, error: str | None, *, from_state: str | None
     ) -> bool:
@@ -345,18 +376,7 @@ class Ledger:
                 " ORDER BY updated_at",
                 float(older_than_s),
             )
-        return [
-            LedgerRow(
-                r["id"],
-                r["message_key"],
-                r["kind"],
-                r["smtp_message_id"],
-                r["recipient"],
-                r["thread_key"],
-                r["attempts"],
-            )
-            for r in rows
-        ]
+        return [LedgerRow(*r.values()) for r in rows]  # the columns in LedgerRow's order
 
     async def suppress(self, address: str, reason: str) -> bool:
         """Add an address to the suppression list; False if it was already there."""

@@ -23,6 +23,8 @@ class SenderMetrics:
     outcomes: Counter
     end_to_end: Histogram
     redrives: Counter
+    modes: Counter
+    drafts: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> SenderMetrics:
@@ -91,6 +93,19 @@ class SenderMetrics:
                 "Stuck 'received' tasks handled by the redrive sweep "
                 "(republished, gave_up = alert raised, failed = publish failed).",
                 ["outcome"],
+                registry=reg,
+            ),
+            modes=Counter(
+                "mailroom_sender_answer_modes",
+                "Outbound messages by what the answer modes made of them "
+                "(send, draft, handoff, skip, shadow).",
+                ["kind", "action"],
+                registry=reg,
+            ),
+            drafts=Counter(
+                "mailroom_sender_drafts",
+                "Drafts by event (filed, approved, discarded, sent_by_person, removed).",
+                ["event"],
                 registry=reg,
             ),
         )

@@ -21,9 +21,25 @@ from mailroom_common.events import (
     TaskStatus,
 )
 
-__all__ = ["PRODUCER", "alert", "dead_letter", "event_id_for", "status_changed", "task_status"]
+__all__ = [
+    "DRAFTS_PRODUCER",
+    "MODES_PRODUCER",
+    "PRODUCER",
+    "alert",
+    "dead_letter",
+    "decision_status",
+    "event_id_for",
+    "kept_status",
+    "status_changed",
+    "task_status",
+]
 
 PRODUCER = "sender"
+# Statuses the sender *decides* (answer modes; what became of a draft) rather than reports
+# about a delivery carry producers of their own: the admin API shows their reasons as the
+# task's reason, while "sender" rows are delivery results ("accepted: 250 …").
+MODES_PRODUCER = "sender-modes"
+DRAFTS_PRODUCER = "sender-drafts"
 _NAMESPACE = uuid.UUID("6f1c1d8e-5d0b-4f7e-9a53-3f1f0b7c2a10")
 
 
@@ -122,6 +138,60 @@ def task_status(
         attempts=attempts,
         error=error,
     )
+
+
+def decision_status(
+    out: OutboundEmail,
+    status: TaskStatus,
+    *,
+    reason: str,
+    what: str,
+    trace_id: str | None,
+    producer: str = MODES_PRODUCER,
+    reply_text: str | None = None,
+) -> StatusChanged:
+    """A status the sender decides for the task of a reply: handed off (mode off), drafted,
+    shadowed, discarded, sent by a person. ``what`` names it in the event id, so the same
+    decision repeated after a crash is the same event."""
+    return StatusChanged(
+        event_id=event_id_for(out.message_key, out.kind.value, what),
+        producer=producer,
+        message_key=out.message_key,
+        status=status,
+        reason=reason,
+        route=out.route,
+        intent=out.intent,
+        reply_text=reply_text,
+        model=out.model,
+        prompt_tokens=out.prompt_tokens,
+        completion_tokens=out.completion_tokens,
+        cost_usd=out.cost_usd,
+        trace_id=trace_id,
+    )
+
+
+def kept_status(
+    out: OutboundEmail, reason: str, *, what: str, trace_id: str | None
+) -> StatusChanged:
+    """What became of a holding reply or handoff acknowledgement that did not go out as
+    usual (skipped, shadowed, drafted, discarded, sent by a person): a history row with the
+    status the task keeps, reported like its send would have been (``task_status``)."""
+    kind = out.kind.value
+    kept = out.keeps_status or _STATUS_KEPT_WHEN_SENT.get(kind, TaskStatus.HANDOFF)
+    event = StatusChanged(
+        event_id=event_id_for(out.message_key, kind, what),
+        producer=PRODUCER,
+        message_key=out.message_key,
+        status=kept,
+        reason=f"{kind} {reason}",
+        route=out.route,
+        intent=out.intent,
+        trace_id=trace_id,
+    )
+    if out.keeps_status is not None:
+        # As for a holding reply that was sent: the task's answer wins whatever the order.
+        event = event.model_copy(update={"occurred_at": out.occurred_at})
+    return event
 
 
 def dead_letter(

@@ -29,17 +29,24 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from mailroom_common.events import EventDecodeError, OutboundEmail, TransactionalRequest, utcnow
+from mailroom_common.events import (
+    DraftAction,
+    EventDecodeError,
+    OutboundEmail,
+    TransactionalRequest,
+    utcnow,
+)
 from mailroom_common.kafka import decode_record
 from mailroom_common.logging import get_logger
 from mailroom_common.topics import ALERTS, DEAD_LETTER
 
-from .handler import Done, MessageHandler, Retry, Target, Work
+from .handler import MessageHandler
 from .ledger import Ledger
 from .offsets import OffsetTracker
 from .outcomes import alert, dead_letter
 from .publisher import KafkaPublisher, collect_acks
 from .smtp import SmtpConfig, SmtpConnection
+from .work import Done, Retry, Target, Work
 
 __all__ = ["SenderRunner"]
 
@@ -74,9 +81,11 @@ class SenderRunner:
         max_in_flight: int,
         commit_interval_s: float,
         stale_sending_after_s: float,
-        topic_names: tuple[str, str],
+        topic_names: tuple[str, ...],
         smtp_factory: Callable[[SmtpConfig], SmtpConnection] = SmtpConnection,
+        sweep_on_start: bool = True,
     ) -> None:
+        self._sweep_on_start = sweep_on_start
         self._consumer = consumer
         self._pub = publisher
         self._handler = handler
@@ -244,7 +253,7 @@ class SenderRunner:
             self._tracker.finished(tp, record.offset)
             return
         event = decoded.event
-        if not isinstance(event, OutboundEmail | TransactionalRequest):
+        if not isinstance(event, OutboundEmail | TransactionalRequest | DraftAction):
             log.warning("sender.unexpected_event", topic=record.topic, type=event.event_type)
             self._tracker.finished(tp, record.offset)
             return
@@ -326,7 +335,8 @@ class SenderRunner:
     async def run(
         self, stop: asyncio.Event, on_started: Callable[[], Awaitable[None]] | None = None
     ) -> None:
-        await self.sweep_stale()
+        if self._sweep_on_start:
+            await self.sweep_stale()
         self._consumer.subscribe(list(self._topics), listener=self.listener())
         self._tasks = [asyncio.create_task(self._worker(i)) for i in range(self._concurrency)]
         self._tasks.append(asyncio.create_task(self._scheduler()))

@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mailroom_common.answer_modes import AnswerMode
+
 __all__ = ["SenderSettings"]
 
 Security = Literal["tls", "starttls", "plain"]
@@ -66,6 +68,25 @@ class SenderSettings(BaseSettings):
         default=None, description="From display name; defaults to MAILROOM_SHOP_NAME."
     )
     reply_to: str | None = Field(default=None, description="Optional Reply-To address.")
+
+    # --- Answer modes (README "Rolling out") ----------------------------------------
+    mode_faq: AnswerMode = Field(
+        default=AnswerMode.AUTO,
+        description="FAQ answers: auto = send, draft = file in Drafts for a person, off = a "
+        "person answers.",
+    )
+    mode_catalogue: AnswerMode = Field(
+        default=AnswerMode.AUTO,
+        description="Catalogue answers (price, stock, product questions): auto, draft or off.",
+    )
+    mode_llm: AnswerMode = Field(
+        default=AnswerMode.AUTO,
+        description="LLM answers: auto, draft or off; holding replies go out only when auto.",
+    )
+    mode_handoff_ack: AnswerMode = Field(
+        default=AnswerMode.AUTO,
+        description="Acknowledgements of mail handed to a person: auto, draft or off.",
+    )
 
     # --- Throughput -------------------------------------------------------------------
     concurrency: int = Field(

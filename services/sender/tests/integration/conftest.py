@@ -93,7 +93,12 @@ def smtp_sink() -> Iterator[SmtpSink]:
 
 
 def make_settings(
-    kafka: KafkaSettings, database_url: str, smtp_port: int, **sender: Any
+    kafka: KafkaSettings,
+    database_url: str,
+    smtp_port: int,
+    *,
+    common: dict[str, Any] | None = None,
+    **sender: Any,
 ) -> Settings:
     tag = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
@@ -113,7 +118,7 @@ def make_settings(
     values.update(sender)
     return Settings(
         SenderSettings(**values),
-        CommonSettings(shop_name="Tienda Test", shop_domain="mailroom.test"),
+        CommonSettings(shop_name="Tienda Test", shop_domain="mailroom.test", **(common or {})),
         kafka,
         DatabaseSettings(url=SecretStr(database_url)),
     )
