@@ -16,10 +16,13 @@ from mailroom_common.kafka import make_consumer, make_producer
 from mailroom_common.logging import get_logger
 from mailroom_common.topics import ALERTS, DEAD_LETTER, INBOUND, OUTBOUND, STATUS, TRANSACTIONAL
 
+from .drafts import Drafts
+from .drafts_store import DraftStore
 from .guards import GuardLimits
 from .handler import HandlerConfig, MessageHandler
 from .health import HealthServer
 from .ledger import Ledger
+from .mailbox import Mailbox, MailboxConfig
 from .message import Identity
 from .metrics import SenderMetrics
 from .modes import AnswerModes
@@ -29,7 +32,7 @@ from .publisher import KafkaPublisher
 from .redrive import RedriveSweep
 from .redrive_logic import RedrivePolicy
 from .runner import SenderRunner
-from .sentbox import SentFolder, SentFolderConfig
+from .sentbox import SentFolder
 from .settings import SenderSettings
 from .smtp import SmtpConfig
 from .transactional import TemplateRenderer
@@ -67,23 +70,28 @@ def smtp_config_from(s: SenderSettings) -> SmtpConfig:
     )
 
 
-def _sent_folder(s: SenderSettings) -> SentFolder | None:
-    if not (s.sent_check_enabled or s.save_sent_to_imap):
-        return None
+def _mailbox(s: SenderSettings, *, required: bool) -> Mailbox | None:
+    """The shop's mailbox over IMAP (Sent folder, Drafts), if it can be logged into."""
     user = s.sent_check_user or s.smtp_user
     password = s.sent_check_password or s.smtp_password
     if not user or password is None:
-        raise ValueError("the Sent-folder check needs SENDER_SENT_CHECK_USER/PASSWORD")
-    return SentFolder(
-        SentFolderConfig(
+        if required:
+            raise ValueError(
+                "the Sent-folder check, SENDER_SAVE_SENT_TO_IMAP and SENDER_MODE_*=draft need"
+                " the mailbox's IMAP login: SENDER_SENT_CHECK_USER/PASSWORD (or the SMTP login)"
+            )
+        return None
+    return Mailbox(
+        MailboxConfig(
             host=s.sent_check_host,
             port=s.sent_check_port,
             security=s.sent_check_security,
             username=user,
             password=password.get_secret_value(),
-            folder=s.sent_check_folder,
             verify_tls=s.sent_check_tls_verify,
             timeout_s=s.sent_check_timeout_s,
+            sent_folder=s.sent_check_folder,
+            drafts_folder=s.drafts_folder,
         )
     )
 
@@ -107,8 +115,9 @@ async def _run_sender(
     ready: dict[str, Callable[[], bool]],
 ) -> None:
     del engine  # the send path uses its own asyncpg pool (see pgpool.py)
-    # One connection per worker plus one for the batched 'sent' updates.
-    pool = await open_pool(cfg.database, cfg.sender.concurrency + 1)
+    # One connection per worker, one for the batched 'sent' updates, two for the workers
+    # of draft actions and one for the Sent watcher.
+    pool = await open_pool(cfg.database, cfg.sender.concurrency + 4)
     try:
         await _send_with(cfg, pool, metrics, stop, ready)
     finally:
@@ -136,8 +145,7 @@ async def _send_with(
         frozenset({from_address, common.shop_address}),
     )
     modes = answer_modes(cfg)
-    if modes.any_draft:
-        raise ValueError("SENDER_MODE_*=draft: filing drafts is not available in this version")
+    mailbox = _mailbox(s, required=s.sent_check_enabled or s.save_sent_to_imap or modes.any_draft)
     log.info(
         "sender.answer_modes",
         faq=modes.faq.value,
@@ -173,9 +181,25 @@ async def _send_with(
                 publisher=publisher,
                 renderer=TemplateRenderer(),
                 metrics=metrics,
-                sent_folder=_sent_folder(s),
+                sent_folder=(
+                    SentFolder(mailbox)
+                    if mailbox is not None and (s.sent_check_enabled or s.save_sent_to_imap)
+                    else None
+                ),
                 modes=modes,
             )
+            if mailbox is not None:
+                handler.attach_drafts(
+                    Drafts(
+                        store=DraftStore(pool),
+                        mailbox=mailbox,
+                        ledger=ledger,
+                        delivery=handler.delivery,
+                        reporter=handler.reporter,
+                        prepare=handler.prepare,
+                        metrics=metrics,
+                    )
+                )
             runner = SenderRunner(
                 consumer=consumer,
                 publisher=publisher,

@@ -190,6 +190,13 @@ class MessageHandler:
             )  # fmt: skip
             return Done("bad_message")
 
+    @property
+    def reporter(self) -> Reporter:
+        return self._report
+
+    def attach_drafts(self, drafts: DraftDesk) -> None:
+        self._drafts = drafts
+
     async def resolve_orphan(self, row_id: Any, smtp_message_id: str, target: Target) -> str:
         return await self.delivery.resolve_orphan(row_id, smtp_message_id, target)
 

@@ -150,7 +150,18 @@ class SenderSettings(BaseSettings):
         default=None, description="IMAP password (default: SMTP password)."
     )
     sent_check_folder: str = Field(
-        default="Sent", description="Sent folder name (Gmail: '[Gmail]/Sent Mail')."
+        default="",
+        description=(
+            "Sent folder name; empty = the folder the server marks \\Sent (Gmail's "
+            "'[Gmail]/Sent Mail'), else 'Sent'."
+        ),
+    )
+    drafts_folder: str = Field(
+        default="",
+        description=(
+            "Drafts folder (answer mode draft), same IMAP account; empty = the folder the "
+            "server marks \\Drafts (Gmail's '[Gmail]/Drafts'), else 'Drafts' (created)."
+        ),
     )
     sent_check_tls_verify: bool = Field(default=True, description="Verify the IMAP certificate.")
     sent_check_timeout_s: float = Field(default=20.0, gt=0, description="IMAP socket timeout.")

@@ -2,9 +2,9 @@
 
 Who writes what (see docs/architecture.md): the sender's projector owns ``email_tasks``,
 ``task_status_changes``, ``dead_letters`` and ``alerts``; the sender owns
-``send_ledger`` and ``suppressions``; ingest owns ``ingest_checkpoints``; the responder
-owns ``conversation_turns``; the catalogue is loaded by the import command and read by the
-responder; the admin API writes ``reprocess_requests``, ``routing_corrections`` and
+``send_ledger``, ``suppressions`` and ``reply_drafts``; ingest owns ``ingest_checkpoints``;
+the responder owns ``conversation_turns``; the catalogue is loaded by the import command
+and read by the responder; the admin API writes ``reprocess_requests``, ``routing_corrections`` and
 ``dead_letters.reprocessed_at``.
 """
 
@@ -38,11 +38,13 @@ __all__ = [
     "Category",
     "ConversationTurn",
     "DeadLetterRecord",
+    "DraftState",
     "EmailTask",
     "IngestCheckpoint",
     "LedgerState",
     "ProcessedEvent",
     "Product",
+    "ReplyDraft",
     "ReprocessRequest",
     "RoutingCorrection",
     "SendLedger",
@@ -322,3 +324,48 @@ class RoutingCorrection(SQLModel, table=True):
     decided_route: str | None = Field(default=None, max_length=32)
     corrected_by: str = Field(max_length=255)
     corrected_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class DraftState:
+    FILING = "filing"  # claimed; the APPEND to Drafts may or may not have happened
+    FILED = "filed"  # in the Drafts folder, waiting for a person (pending)
+    APPROVED = "approved"  # an operator approved it: the ledger sends it
+    SENT = "sent"  # sent through the ledger after approval
+    SENT_BY_PERSON = "sent_by_person"  # a person sent it (or answered) from the mailbox
+    DISCARDED = "discarded"  # the operator threw it away: never sent
+
+
+class ReplyDraft(SQLModel, table=True):
+    """A reply filed in the mailbox's Drafts folder (answer mode ``draft``); the sender's.
+
+    One row per (task, kind), claimed in ``filing`` before the IMAP APPEND so a crash never
+    files it twice; ``smtp_message_id`` is the ledger's deterministic Message-ID, the one
+    the draft carries and the one it is sent with."""
+
+    __tablename__ = "reply_drafts"
+    __table_args__ = (
+        UniqueConstraint("message_key", "kind", name="uq_reply_drafts_task_kind"),
+        # GET /v1/drafts lists the pending ones, newest first; the Sent watcher reads them.
+        Index("ix_reply_drafts_state_created", "state", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    message_key: str = Field(max_length=998)
+    kind: str = Field(max_length=32)
+    smtp_message_id: str = Field(max_length=998, unique=True)
+    thread_key: str | None = Field(default=None, max_length=998)
+    recipient: str = Field(max_length=320)
+    subject: str | None = None
+    # The drafted text; the text sent once an operator approved an edited one.
+    body_text: str
+    route: str | None = Field(default=None, max_length=32)
+    # The OutboundEmail as JSON: what the approved message is built from.
+    outbound: dict[str, Any] = Field(default_factory=dict, sa_column=Column(_JSON, nullable=False))
+    folder: str | None = Field(default=None, max_length=255)
+    state: str = Field(max_length=16)
+    decided_by: str | None = Field(default=None, max_length=255)
+    decided_at: datetime | None = _ts()
+    filed_at: datetime | None = _ts()
+    removed_at: datetime | None = _ts()  # taken out of the Drafts folder
+    created_at: datetime | None = _ts(nullable=False, default_now=True)
+    updated_at: datetime | None = _ts(nullable=False, default_now=True)
