@@ -105,7 +105,7 @@ def test_every_consumer_group_has_an_acl(
         ],
         "sender": [
             next(v for k, v in config_maps.items() if k.startswith("mailroom-sender"))["data"][key]
-            for key in ("SENDER_GROUP_ID", "SENDER_PROJECTOR_GROUP_ID")
+            for key in ("SENDER_GROUP_ID", "SENDER_PROJECTOR_GROUP_ID", "SENDER_DRAFTS_GROUP_ID")
         ],
     }
     for service, names in groups.items():

@@ -22,6 +22,7 @@ from mailroom_admin_api.routes import (
     alerts,
     corrections,
     dead_letters,
+    drafts,
     handoffs,
     health,
     providers,
@@ -45,7 +46,7 @@ PUBLIC_PATHS = frozenset(
 
 DESCRIPTION = """\
 Operator view and controls of mailroom: email tasks, dead letters, LLM providers,
-statistics, alerts, reprocessing and transactional mail.
+statistics, alerts, reprocessing, drafts waiting for a person and transactional mail.
 
 Every `/v1` route needs `Authorization: Bearer <ADMIN_API_TOKEN>`. Errors are problem
 documents (`application/problem+json`, RFC 9457).
@@ -110,6 +111,7 @@ def create_app(
         tasks.router,
         corrections.router,
         handoffs.router,
+        drafts.router,
         dead_letters.router,
         providers.router,
         stats.router,

@@ -116,7 +116,8 @@ def test_api_conforms_to_its_schema(own_database_url: str, kafka_topics: Any, to
     assert "POST /v1/tasks/{task_id}/reprocess" in labels
     assert "GET /v1/handoffs" in labels
     assert "PUT /v1/tasks/{task_id}/correction" in labels
-    assert len(operations) == 15, labels
+    assert "POST /v1/drafts/{message_key}/approve" in labels
+    assert len(operations) == 18, labels
     failures: list[str] = []
     try:
         for operation in operations:

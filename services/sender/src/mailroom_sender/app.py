@@ -1,4 +1,4 @@
-"""Wiring: settings → engine, Kafka clients, SMTP, handler, runners, health server."""
+"""Wiring: settings → engine, Kafka clients, the send path, the projector, health server."""
 
 from __future__ import annotations
 
@@ -8,217 +8,22 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import asyncpg
-
-from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
 from mailroom_common.db.session import make_engine
 from mailroom_common.kafka import make_consumer, make_producer
 from mailroom_common.logging import get_logger
-from mailroom_common.topics import ALERTS, DEAD_LETTER, INBOUND, OUTBOUND, STATUS, TRANSACTIONAL
+from mailroom_common.topics import ALERTS, DEAD_LETTER, INBOUND, STATUS
 
-from .drafts import Drafts
-from .drafts_store import DraftStore
-from .guards import GuardLimits
-from .handler import HandlerConfig, MessageHandler
 from .health import HealthServer
-from .ledger import Ledger
-from .mailbox import Mailbox, MailboxConfig
-from .message import Identity
 from .metrics import SenderMetrics
-from .modes import AnswerModes
-from .pgpool import open_pool
 from .projector import Projector, ProjectorRunner
-from .publisher import KafkaPublisher
 from .redrive import RedriveSweep
 from .redrive_logic import RedrivePolicy
-from .runner import SenderRunner
-from .sentbox import SentFolder
-from .settings import SenderSettings
-from .smtp import SmtpConfig
-from .transactional import TemplateRenderer
+from .sending import answer_modes, run_sender, smtp_config_from
+from .settings import Settings
 
 __all__ = ["Settings", "answer_modes", "run", "smtp_config_from"]
 
 log = get_logger(__name__)
-
-
-class Settings:
-    """Everything the service reads from the environment, loaded once in the entrypoint."""
-
-    def __init__(
-        self,
-        sender: SenderSettings,
-        common: CommonSettings,
-        kafka: KafkaSettings,
-        database: DatabaseSettings,
-    ) -> None:
-        self.sender, self.common, self.kafka, self.database = sender, common, kafka, database
-
-
-def smtp_config_from(s: SenderSettings) -> SmtpConfig:
-    return SmtpConfig(
-        host=s.smtp_host,
-        port=s.smtp_port,
-        security=s.smtp_security,
-        username=s.smtp_user or None,
-        password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-        verify_tls=s.smtp_tls_verify,
-        connect_timeout_s=s.smtp_connect_timeout_s,
-        command_timeout_s=s.smtp_command_timeout_s,
-        reuse=s.smtp_reuse_connection,
-        max_messages_per_connection=s.smtp_max_messages_per_connection,
-    )
-
-
-def _mailbox(s: SenderSettings, *, required: bool) -> Mailbox | None:
-    """The shop's mailbox over IMAP (Sent folder, Drafts), if it can be logged into."""
-    user = s.sent_check_user or s.smtp_user
-    password = s.sent_check_password or s.smtp_password
-    if not user or password is None:
-        if required:
-            raise ValueError(
-                "the Sent-folder check, SENDER_SAVE_SENT_TO_IMAP and SENDER_MODE_*=draft need"
-                " the mailbox's IMAP login: SENDER_SENT_CHECK_USER/PASSWORD (or the SMTP login)"
-            )
-        return None
-    return Mailbox(
-        MailboxConfig(
-            host=s.sent_check_host,
-            port=s.sent_check_port,
-            security=s.sent_check_security,
-            username=user,
-            password=password.get_secret_value(),
-            verify_tls=s.sent_check_tls_verify,
-            timeout_s=s.sent_check_timeout_s,
-            sent_folder=s.sent_check_folder,
-            drafts_folder=s.drafts_folder,
-        )
-    )
-
-
-def answer_modes(cfg: Settings) -> AnswerModes:
-    s = cfg.sender
-    return AnswerModes(
-        faq=s.mode_faq,
-        catalogue=s.mode_catalogue,
-        llm=s.mode_llm,
-        handoff_ack=s.mode_handoff_ack,
-        shadow=cfg.common.shadow,
-    )
-
-
-async def _run_sender(
-    cfg: Settings,
-    engine: object,
-    metrics: SenderMetrics,
-    stop: asyncio.Event,
-    ready: dict[str, Callable[[], bool]],
-) -> None:
-    del engine  # the send path uses its own asyncpg pool (see pgpool.py)
-    # One connection per worker, one for the batched 'sent' updates, two for the workers
-    # of draft actions and one for the Sent watcher.
-    pool = await open_pool(cfg.database, cfg.sender.concurrency + 4)
-    try:
-        await _send_with(cfg, pool, metrics, stop, ready)
-    finally:
-        await pool.close()
-
-
-async def _send_with(
-    cfg: Settings,
-    pool: asyncpg.Pool,
-    metrics: SenderMetrics,
-    stop: asyncio.Event,
-    ready: dict[str, Callable[[], bool]],
-) -> None:
-    s, common, kafka = cfg.sender, cfg.common, cfg.kafka
-    from_address = s.from_address or s.smtp_user or common.shop_address
-    identity = Identity(
-        from_address=from_address,
-        display_name=s.display_name or common.shop_name,
-        domain=common.shop_domain,
-        reply_to=s.reply_to,
-    )
-    ledger = Ledger(
-        pool,
-        GuardLimits(s.max_replies_per_recipient, s.max_replies_per_thread, s.guard_window_s),
-        frozenset({from_address, common.shop_address}),
-    )
-    modes = answer_modes(cfg)
-    mailbox = _mailbox(s, required=s.sent_check_enabled or s.save_sent_to_imap or modes.any_draft)
-    log.info(
-        "sender.answer_modes",
-        faq=modes.faq.value,
-        catalogue=modes.catalogue.value,
-        llm=modes.llm.value,
-        handoff_ack=modes.handoff_ack.value,
-        shadow=modes.shadow,
-    )
-    producer = make_producer(kafka, "mailroom-sender")
-    extra: dict[str, object] = {"session_timeout_ms": s.session_timeout_ms}
-    if s.instance_id:
-        extra["group_instance_id"] = s.instance_id
-    consumer = make_consumer(kafka, "mailroom-sender", s.group_id, **extra)
-    await producer.start()
-    try:
-        await consumer.start()
-        try:
-            publisher = KafkaPublisher(producer, kafka)
-            handler = MessageHandler(
-                config=HandlerConfig(
-                    identity=identity,
-                    shop_name=common.shop_name,
-                    envelope_from=from_address,
-                    retry_base_s=s.retry_base_s,
-                    retry_max_s=s.retry_max_s,
-                    retry_jitter=s.retry_jitter,
-                    max_attempts=s.max_attempts,
-                    save_sent=s.save_sent_to_imap,
-                    sent_check=s.sent_check_enabled,
-                    sent_check_authoritative=s.sent_check_authoritative,
-                ),
-                ledger=ledger,
-                publisher=publisher,
-                renderer=TemplateRenderer(),
-                metrics=metrics,
-                sent_folder=(
-                    SentFolder(mailbox)
-                    if mailbox is not None and (s.sent_check_enabled or s.save_sent_to_imap)
-                    else None
-                ),
-                modes=modes,
-            )
-            if mailbox is not None:
-                handler.attach_drafts(
-                    Drafts(
-                        store=DraftStore(pool),
-                        mailbox=mailbox,
-                        ledger=ledger,
-                        delivery=handler.delivery,
-                        reporter=handler.reporter,
-                        prepare=handler.prepare,
-                        metrics=metrics,
-                    )
-                )
-            runner = SenderRunner(
-                consumer=consumer,
-                publisher=publisher,
-                handler=handler,
-                ledger=ledger,
-                smtp_config=smtp_config_from(s),
-                concurrency=s.concurrency,
-                max_in_flight=s.max_in_flight,
-                commit_interval_s=s.commit_interval_s,
-                stale_sending_after_s=s.stale_sending_after_s,
-                topic_names=(kafka.topic(OUTBOUND), kafka.topic(TRANSACTIONAL)),
-            )
-            ready["sender"] = lambda: runner.ready
-            log.info("sender.started", smtp=f"{s.smtp_host}:{s.smtp_port}", workers=s.concurrency)
-            await runner.run(stop)
-        finally:
-            await consumer.stop()
-    finally:
-        await producer.stop()
 
 
 async def _run_projector(
@@ -304,7 +109,7 @@ async def run(cfg: Settings, mode: str, stop: asyncio.Event | None = None) -> No
     try:
         parts: list[Callable[..., Coroutine[Any, Any, None]]] = []
         if "sender" in wanted:
-            parts.append(_run_sender)
+            parts.append(run_sender)
         if "projector" in wanted:
             parts.append(_run_projector)
         tasks: list[asyncio.Task[None]] = [

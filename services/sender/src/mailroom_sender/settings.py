@@ -8,8 +8,9 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mailroom_common.answer_modes import AnswerMode
+from mailroom_common.config import CommonSettings, DatabaseSettings, KafkaSettings
 
-__all__ = ["SenderSettings"]
+__all__ = ["SenderSettings", "Settings"]
 
 Security = Literal["tls", "starttls", "plain"]
 
@@ -224,3 +225,20 @@ class SenderSettings(BaseSettings):
     projector_group_id: str = Field(
         default="mailroom-projector", description="Kafka group of the projector."
     )
+    drafts_group_id: str = Field(
+        default="mailroom-sender-drafts",
+        description="Kafka group of the sender's reader of mail.draft-actions (approve, discard).",
+    )
+
+
+class Settings:
+    """Everything the service reads from the environment, loaded once in the entrypoint."""
+
+    def __init__(
+        self,
+        sender: SenderSettings,
+        common: CommonSettings,
+        kafka: KafkaSettings,
+        database: DatabaseSettings,
+    ) -> None:
+        self.sender, self.common, self.kafka, self.database = sender, common, kafka, database

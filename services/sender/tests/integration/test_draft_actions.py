@@ -1,0 +1,141 @@
+"""Operators' decisions about drafts (``mail.draft-actions``) in the running sender."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mailroom_common.events import DraftAction
+from mailroom_common.topics import DRAFT_ACTIONS, OUTBOUND
+from mailroom_sender.message import make_message_id
+
+from .conftest import Bus, SmtpSink, eventually, make_settings, running
+from .test_drafts import _draft_state, _task_status, folder_messages, imap_settings, mailbox
+from .test_sender import reply
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+async def _ledger(engine: AsyncEngine, key: str) -> tuple[str, str | None] | None:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT state, last_error FROM send_ledger WHERE message_key = :k"),
+                {"k": key},
+            )
+        ).first()
+    return None if row is None else (str(row.state), row.last_error)
+
+
+async def test_approve_sends_once_discard_never_and_a_persons_send_stops_an_approval(
+    bus: Bus, smtp_sink: SmtpSink, database_url: str, db_engine: AsyncEngine
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    drafts, sent = f"Drafts-it-{tag}", f"Sent-it-{tag}"
+    cfg = make_settings(
+        bus.kafka,
+        database_url,
+        smtp_sink.port,
+        mode_faq="draft",
+        **imap_settings(drafts_folder=drafts, sent_check_folder=sent),
+    )
+    approved, discarded, by_person = reply(), reply(), reply()
+    mids = {m.message_key: make_message_id(m.message_key, "reply", "mailroom.test") for m in
+            (approved, discarded, by_person)}  # fmt: skip
+    async with running(cfg, "all"):
+        for out in (approved, discarded, by_person):
+            await bus.publish(OUTBOUND, out, key=out.thread_key)
+
+        async def all_drafted() -> bool:
+            states = [await _task_status(db_engine, k) for k in mids]
+            return states == ["drafted"] * 3
+
+        await eventually(all_drafted)
+        # A person sent the third one from their mail client: it is in Sent (the client
+        # files it there), so the approval that follows must not send a second copy.
+        copy = EmailMessage()
+        copy["Message-ID"] = mids[by_person.message_key]
+        copy["In-Reply-To"] = by_person.message_key
+        copy.set_content("Hola, sí hay talle M (lo escribí yo).")
+        await mailbox(sent_folder=sent).append("sent", copy.as_bytes())
+
+        edited = "Hola, sí: hay talle M en negro y en azul."
+        await bus.publish(
+            DRAFT_ACTIONS,
+            DraftAction(action="approve", message_key=approved.message_key, body_text=edited),
+            key=approved.message_key,
+        )
+        await bus.publish(
+            DRAFT_ACTIONS,
+            DraftAction(action="discard", message_key=discarded.message_key, actor="ana"),
+            key=discarded.message_key,
+        )
+        await bus.publish(
+            DRAFT_ACTIONS,
+            DraftAction(action="approve", message_key=by_person.message_key),
+            key=by_person.message_key,
+        )
+
+        async def settled() -> bool:
+            states = [await _task_status(db_engine, k) for k in mids]
+            return states == ["sent", "discarded", "sent"]
+
+        await eventually(settled)
+        # Approvals again (a double click, a replay) and an approval of the discarded one.
+        for out in (approved, discarded, by_person):
+            await bus.publish(
+                DRAFT_ACTIONS,
+                DraftAction(action="approve", message_key=out.message_key),
+                key=out.message_key,
+            )
+        await asyncio.sleep(2.0)
+        states = {k: await _draft_state(db_engine, k) for k in mids}
+
+    assert [r.message_id for r in smtp_sink.received] == [mids[approved.message_key]]
+    got = smtp_sink.received[0].message
+    body = got.get_body(("plain",))
+    assert body is not None
+    assert body.get_content().strip() == edited
+    assert got["In-Reply-To"] == approved.message_key
+    assert states == {
+        approved.message_key: "sent",
+        discarded.message_key: "discarded",
+        by_person.message_key: "sent_by_person",
+    }
+    assert await _ledger(db_engine, approved.message_key) == ("sent", None)
+    assert await _ledger(db_engine, discarded.message_key) == (
+        "suppressed",
+        "draft discarded by ana",
+    )
+    assert await _ledger(db_engine, by_person.message_key) == (
+        "sent",
+        "sent by a person from the mailbox",
+    )
+    for key, mid in mids.items():
+        assert folder_messages(drafts, mid) == [], f"draft of {key} left in Drafts"
+    async with db_engine.connect() as conn:
+        reasons = {
+            r.message_key: r.status_reason
+            for r in await conn.execute(
+                text(
+                    "SELECT message_key, status_reason FROM email_tasks WHERE message_key = ANY(:k)"
+                ),
+                {"k": list(mids)},
+            )
+        }
+        texts = {
+            r.message_key: r.reply_text
+            for r in await conn.execute(
+                text("SELECT message_key, reply_text FROM email_tasks WHERE message_key = ANY(:k)"),
+                {"k": list(mids)},
+            )
+        }
+    assert reasons[discarded.message_key] == "draft discarded by ana: nothing is sent"
+    assert reasons[by_person.message_key] == "sent by a person from the mailbox"
+    assert (reasons[approved.message_key] or "").startswith("accepted: 250")
+    assert texts[approved.message_key] == edited
