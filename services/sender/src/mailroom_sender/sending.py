@@ -25,6 +25,7 @@ from .modes import AnswerModes
 from .pgpool import open_pool
 from .publisher import KafkaPublisher
 from .runner import SenderRunner
+from .sent_watch import SentWatcher
 from .sentbox import SentFolder
 from .settings import SenderSettings, Settings
 from .smtp import SmtpConfig
@@ -172,17 +173,24 @@ async def _send_with(
                 ),
                 modes=modes,
             )
+            watcher: SentWatcher | None = None
             if mailbox is not None:
-                handler.attach_drafts(
-                    Drafts(
-                        store=DraftStore(pool),
-                        mailbox=mailbox,
-                        ledger=ledger,
-                        delivery=handler.delivery,
-                        reporter=handler.reporter,
-                        prepare=handler.prepare,
-                        metrics=metrics,
-                    )
+                store = DraftStore(pool)
+                drafts = Drafts(
+                    store=store,
+                    mailbox=mailbox,
+                    ledger=ledger,
+                    delivery=handler.delivery,
+                    reporter=handler.reporter,
+                    prepare=handler.prepare,
+                    metrics=metrics,
+                )
+                handler.attach_drafts(drafts)
+                watcher = SentWatcher(
+                    store=store,
+                    mailbox=mailbox,
+                    drafts=drafts,
+                    interval_s=s.sent_watch_interval_s,
                 )
             runner = SenderRunner(
                 consumer=consumer,
@@ -203,6 +211,7 @@ async def _send_with(
                 handler=handler,
                 publisher=publisher,
                 ledger=ledger,
+                watcher=watcher,
                 stop=stop,
                 ready=ready,
             )
@@ -219,11 +228,13 @@ async def _with_draft_actions(
     handler: MessageHandler,
     publisher: KafkaPublisher,
     ledger: Ledger,
+    watcher: SentWatcher | None,
     stop: asyncio.Event,
     ready: dict[str, Callable[[], bool]],
 ) -> None:
     """The send runner, plus operators' draft actions on a consumer (and group) of their
-    own: an approved draft goes through the same handler, ledger and SMTP code."""
+    own: an approved draft goes through the same handler, ledger and SMTP code; and the
+    Sent watcher, when the mailbox is known."""
     s, kafka = cfg.sender, cfg.kafka
     extra: dict[str, object] = {"session_timeout_ms": s.session_timeout_ms}
     if s.instance_id:
@@ -245,7 +256,10 @@ async def _with_draft_actions(
             sweep_on_start=False,  # the send runner's sweep covers every ledger row
         )
         ready["sender"] = lambda: runner.ready and actions.ready
-        await _until_one_fails([runner.run(stop), actions.run(stop)], stop)
+        parts = [runner.run(stop), actions.run(stop)]
+        if watcher is not None:
+            parts.append(watcher.run(stop))
+        await _until_one_fails(parts, stop)
     finally:
         await consumer.stop()
 

@@ -166,6 +166,14 @@ class SenderSettings(BaseSettings):
     )
     sent_check_tls_verify: bool = Field(default=True, description="Verify the IMAP certificate.")
     sent_check_timeout_s: float = Field(default=20.0, gt=0, description="IMAP socket timeout.")
+    sent_watch_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "While drafts are pending, how often the Sent folder is read for drafts a person "
+            "sent from their own mail client."
+        ),
+    )
     save_sent_to_imap: bool = Field(
         default=False,
         description="APPEND each accepted message to the Sent folder, as a mail client does.",

@@ -139,3 +139,78 @@ async def test_approve_sends_once_discard_never_and_a_persons_send_stops_an_appr
     assert reasons[by_person.message_key] == "sent by a person from the mailbox"
     assert (reasons[approved.message_key] or "").startswith("accepted: 250")
     assert texts[approved.message_key] == edited
+
+
+def _sent_copy(message_id: str, in_reply_to: str) -> bytes:
+    msg = EmailMessage()
+    msg["Message-ID"] = message_id
+    msg["In-Reply-To"] = in_reply_to
+    msg.set_content("Hola, te respondo yo.")
+    return msg.as_bytes()
+
+
+async def test_the_sent_watcher_finds_what_a_person_sent_and_ignores_mailrooms_own(
+    bus: Bus, smtp_sink: SmtpSink, database_url: str, db_engine: AsyncEngine
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    drafts, sent = f"Drafts-it-{tag}", f"Sent-it-{tag}"
+    cfg = make_settings(
+        bus.kafka,
+        database_url,
+        smtp_sink.port,
+        mode_faq="draft",
+        sent_watch_interval_s=0.3,
+        **imap_settings(drafts_folder=drafts, sent_check_folder=sent),
+    )
+    itself, own_reply, ours = reply(), reply(), reply()
+    keys = [m.message_key for m in (itself, own_reply, ours)]
+    async with running(cfg, "all"):
+        for out in (itself, own_reply, ours):
+            await bus.publish(OUTBOUND, out, key=out.thread_key)
+
+        async def all_drafted() -> bool:
+            return [await _task_status(db_engine, k) for k in keys] == ["drafted"] * 3
+
+        await eventually(all_drafted)
+        # mailroom's own holding reply to the third customer, filed in Sent (as Gmail does).
+        holding_id = f"<{uuid.uuid4().hex}.holding@mailroom.test>"
+        async with db_engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO send_ledger (id, message_key, kind, smtp_message_id, recipient,"
+                    " state, attempts) VALUES (:id, :k, 'holding', :mid, :to, 'sent', 1)"
+                ),
+                {"id": uuid.uuid4(), "k": ours.message_key, "mid": holding_id, "to": ours.to},
+            )
+        box = mailbox(sent_folder=sent)
+        own_id = make_message_id(itself.message_key, "reply", "mailroom.test")
+        await box.append("sent", _sent_copy(holding_id, ours.message_key))
+        await box.append("sent", _sent_copy(own_id, itself.message_key))  # the draft, sent
+        person_id = f"<CAF-{uuid.uuid4().hex}@mail.gmail.com>"
+        await box.append("sent", _sent_copy(person_id, own_reply.message_key))  # their own
+
+        async def found() -> bool:
+            return [await _task_status(db_engine, k) for k in keys[:2]] == ["sent", "sent"]
+
+        await eventually(found)
+        # An approval afterwards sends no second copy.
+        await bus.publish(
+            DRAFT_ACTIONS,
+            DraftAction(action="approve", message_key=itself.message_key),
+            key=itself.message_key,
+        )
+        await asyncio.sleep(2.0)
+        states = [await _draft_state(db_engine, k) for k in keys]
+        third = await _task_status(db_engine, ours.message_key)
+    assert smtp_sink.received == []
+    assert states == ["sent_by_person", "sent_by_person", "filed"]
+    assert third == "drafted"
+    for key in keys[:2]:
+        assert await _ledger(db_engine, key) == ("sent", "sent by a person from the mailbox")
+    # The person's own answer made the draft obsolete: it is gone from Drafts.
+    mid = make_message_id(own_reply.message_key, "reply", "mailroom.test")
+    assert folder_messages(drafts, mid) == []
+    assert (
+        len(folder_messages(drafts, make_message_id(ours.message_key, "reply", "mailroom.test")))
+        == 1
+    )
