@@ -431,6 +431,13 @@ class StatsOut(BaseModel):
     faq_share: float | None = Field(
         default=None, description="Share of automated answers that came from the FAQ."
     )
+    would_be_automation_rate: float | None = Field(
+        default=None,
+        description="Share of answerable tasks that were, or in shadow mode (MAILROOM_SHADOW) "
+        "would have been, answered automatically: automation_rate plus the shadowed tasks "
+        "recorded 'shadow: would send' on the FAQ, catalogue or LLM route. Drafts and "
+        "hand-offs do not count. Null when there were none.",
+    )
     handoffs_by_reason: dict[str, int]
     first_response: FirstResponse
     llm_by_day: list[LlmDay]

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from mailroom_admin_api.reasons import DELIVERY_SERVICE
+from mailroom_common.answer_modes import SHADOW_WOULD_SEND
 from mailroom_common.db.models import (
     DeadLetterRecord,
     EmailTask,
@@ -48,6 +49,8 @@ class AutomationCounts:
     answerable: int
     automated: int
     automated_faq: int
+    # Shadow mode: answers recorded as "would send" (sent automatically, had it been on).
+    shadowed_would_send: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +113,16 @@ async def automation_counts(
         ),
         func.count().filter(and_(answered, route.in_(AUTOMATED_ROUTES))),
         func.count().filter(and_(answered, route == Route.FAQ.value)),
+        func.count().filter(
+            and_(
+                status == TaskStatus.SHADOWED.value,
+                col(EmailTask.status_reason).startswith(SHADOW_WOULD_SEND, autoescape=True),
+                route.in_(AUTOMATED_ROUTES),
+            )
+        ),
     ).where(_in_window(since, until))
-    answerable, automated, faq = (await session.exec(stmt)).one()
-    return AutomationCounts(int(answerable), int(automated), int(faq))
+    answerable, automated, faq, would_send = (await session.exec(stmt)).one()
+    return AutomationCounts(int(answerable), int(automated), int(faq), int(would_send))
 
 
 async def handoffs_by_reason(

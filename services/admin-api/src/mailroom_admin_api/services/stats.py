@@ -46,6 +46,9 @@ async def compute_stats(
         by_route=by_route,
         automation_rate=ratio(automation.automated, automation.answerable),
         faq_share=ratio(automation.automated_faq, automation.automated),
+        would_be_automation_rate=ratio(
+            automation.automated + automation.shadowed_would_send, automation.answerable
+        ),
         handoffs_by_reason=handoffs,
         first_response=FirstResponse(
             count=first.count, p50_seconds=first.p50, p90_seconds=first.p90
