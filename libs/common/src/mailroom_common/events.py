@@ -329,6 +329,9 @@ class MailboxAction(_Event):
     thread_ids: list[str] = Field(
         default_factory=list, description="Every id that names the message's thread."
     )
+    thread_key: str | None = Field(
+        default=None, description="The thread's root id (ingest's thread key), if known."
+    )
     reason: str | None = None
 
 

@@ -165,9 +165,10 @@ def outbound(
 
 
 def mailbox_action(
-    email: InboundEmail, action: Literal["handoff", "human_owned"], *, reason: str
+    email: InboundEmail, action: Literal["handoff", "human_owned", "shop_reply"], *, reason: str
 ) -> Emission:
-    """Ask ingest to flag the customer's message for a person and own its thread."""
+    """Ask ingest to flag the customer's message for a person and own its thread (or, for
+    ``shop_reply``, to own the thread a message from the shop's own address is in)."""
     event = MailboxAction(
         event_id=stable_id(email, "mailbox", action),
         producer=PRODUCER,
@@ -179,6 +180,7 @@ def mailbox_action(
         uidvalidity=email.uidvalidity,
         message_id=email.message_id,
         thread_ids=thread_ids(email),
+        thread_key=email.thread_key,
         reason=reason[:500],
     )
     return Emission(MAILBOX_ACTIONS, email.message_key, event)

@@ -50,6 +50,7 @@ __all__ = [
     "SendLedger",
     "Suppression",
     "TaskStatusChange",
+    "ThreadOwner",
     "Variant",
     "metadata",
 ]
@@ -368,4 +369,33 @@ class ReplyDraft(SQLModel, table=True):
     filed_at: datetime | None = _ts()
     removed_at: datetime | None = _ts()  # taken out of the Drafts folder
     created_at: datetime | None = _ts(nullable=False, default_now=True)
+    updated_at: datetime | None = _ts(nullable=False, default_now=True)
+
+
+class ThreadOwner(SQLModel, table=True):
+    """A thread a person owns: its later mails are flagged for them, never answered.
+
+    One row per id of the thread (``mailroom_common.threads.thread_ids``), so a reply that
+    quotes only part of the chain still finds its owner; ``thread`` groups the rows of one
+    conversation (the id the admin API lists and releases). Written by ingest's action
+    worker; ``released_at`` by the admin API. Owned while not released and the last activity
+    is within ``MAILROOM_THREAD_QUIET_DAYS``.
+    """
+
+    __tablename__ = "thread_owners"
+    __table_args__ = (
+        # The responder's cache reads what changed since its last look.
+        Index("ix_thread_owners_updated", "updated_at"),
+        Index("ix_thread_owners_thread", "thread"),
+    )
+
+    thread_id: str = Field(primary_key=True, max_length=998)
+    thread: str = Field(max_length=998)
+    reason: str = Field(max_length=500)
+    # The mail that made the thread owned, or its latest mail while owned.
+    message_key: str = Field(max_length=998)
+    owned_since: datetime | None = _ts(nullable=False, default_now=True)
+    last_activity_at: datetime | None = _ts(nullable=False, default_now=True)
+    released_at: datetime | None = _ts()
+    released_by: str | None = Field(default=None, max_length=255)
     updated_at: datetime | None = _ts(nullable=False, default_now=True)
