@@ -6,13 +6,17 @@ IMAP credentials, makes that visible where the shop works: the customer's messag
 folder. Offsets are committed only once the mailbox said OK (or the action is known to be
 impossible: a bad record, a message no longer there), so a crash or an IMAP outage
 delays a flag but never loses it; flagging twice changes nothing.
+
+Before the flag, the action's thread ownership is recorded in ``thread_owners``
+(``owners``): a hand-off or a colleague's reply (``shop_reply``, unless the send ledger
+sent it) owns the thread for a person, a later mail in it (``human_owned``) keeps it owned.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,11 +26,18 @@ from aiokafka.structs import TopicPartition
 
 from mailroom_common.events import EventDecodeError, MailboxAction, decode_event
 from mailroom_ingest.backoff import backoff_delay
+from mailroom_ingest.owners import OwnershipChange, ownership_change
 from mailroom_ingest.settings import MailboxConfig
 
 __all__ = ["ActionOptions", "ActionSession", "MailboxActionWorker", "apply_action"]
 
 log = structlog.get_logger("mailroom_ingest.actions")
+
+
+class Owners(Protocol):
+    """Where thread ownership is recorded (``owners.OwnerStore``)."""
+
+    async def apply(self, change: OwnershipChange) -> str: ...
 
 
 class ActionSession(Protocol):
@@ -71,11 +82,13 @@ class MailboxActionWorker:
         configs: list[MailboxConfig],
         session_factory: Callable[[MailboxConfig], ActionSession],
         opts: ActionOptions,
+        owners: Owners | None = None,
     ) -> None:
         self._consumer = consumer
         self._configs = {c.name: c for c in configs}
         self._factory = session_factory
         self._opts = opts
+        self._owners = owners
         self._sessions: dict[tuple[str, str], ActionSession] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -102,11 +115,31 @@ class MailboxActionWorker:
         except EventDecodeError as exc:
             log.error("mailbox_action.bad_record", offset=record.offset, error=str(exc)[:300])
             return True
-        if not isinstance(event, MailboxAction) or event.action == "shop_reply":
+        if not isinstance(event, MailboxAction):
             return True
         bound = log.bind(
             message_key=event.message_key[:200], action=event.action, mailbox=event.mailbox
         )
+        # Ownership first (recorded in shadow mode too: it decides what the bot would do),
+        # then the flag; both are idempotent, so a retry after a failure repeats them.
+        if not await self._record_owner(event, bound, stop):
+            return False
+        if event.action == "shop_reply":
+            return True  # nothing to flag: the customer's mail was flagged when it came
+        return await self._flag(event, bound, stop)
+
+    async def _record_owner(self, event: MailboxAction, bound: Any, stop: asyncio.Event) -> bool:
+        change = ownership_change(event)
+        if change is None or self._owners is None:
+            return True
+        owners = self._owners
+        owned = await self._retrying(bound, stop, lambda: owners.apply(change), None)
+        if owned is None:
+            return False
+        bound.info("thread_owner.recorded", outcome=owned, ids=len(change.thread_ids))
+        return True
+
+    async def _flag(self, event: MailboxAction, bound: Any, stop: asyncio.Event) -> bool:
         config = self._configs.get(event.mailbox)
         if config is None:
             bound.warning("mailbox_action.unknown_mailbox")
@@ -114,12 +147,32 @@ class MailboxActionWorker:
         if self._opts.shadow:
             bound.info("mailbox_action.shadow", would="flag for a person")
             return True
+        outcome = await self._retrying(
+            bound, stop, lambda: asyncio.to_thread(self._apply, config, event), (config, event)
+        )
+        if outcome is None:
+            return False
+        if outcome == "not_found":
+            bound.warning("mailbox_action.message_not_found", uid=event.uid)
+        else:
+            bound.info("mailbox_action.done", outcome=outcome)
+        return True
+
+    async def _retrying(
+        self,
+        bound: Any,
+        stop: asyncio.Event,
+        step: Callable[[], Awaitable[str]],
+        session: tuple[MailboxConfig, MailboxAction] | None,
+    ) -> str | None:
+        """Run ``step`` until it succeeds (with backoff); None when stopping first."""
         attempt = 0
         while not stop.is_set():
             try:
-                outcome = await asyncio.to_thread(self._apply, config, event)
+                return await step()
             except Exception as exc:
-                await self._drop_session(config, event.folder)
+                if session is not None:
+                    await self._drop_session(session[0], session[1].folder)
                 attempt += 1
                 delay = backoff_delay(
                     attempt, base_s=self._opts.backoff_base_s, max_s=self._opts.backoff_max_s
@@ -132,13 +185,7 @@ class MailboxActionWorker:
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
-                continue
-            if outcome == "not_found":
-                bound.warning("mailbox_action.message_not_found", uid=event.uid)
-            else:
-                bound.info("mailbox_action.done", outcome=outcome)
-            return True
-        return False
+        return None
 
     def _apply(self, config: MailboxConfig, event: MailboxAction) -> str:
         key = (config.name, event.folder)
@@ -165,6 +212,8 @@ async def run_actions(
     session_factory: Callable[[MailboxConfig], ActionSession],
     opts: ActionOptions,
     stop: asyncio.Event,
+    *,
+    owners: Owners | None = None,
 ) -> None:
     """Run the worker until ``stop``, reconnecting to Kafka with backoff after a failure."""
     attempt = 0
@@ -173,7 +222,7 @@ async def run_actions(
         try:
             await consumer.start()
             attempt = 0
-            await MailboxActionWorker(consumer, configs, session_factory, opts).run(stop)
+            await MailboxActionWorker(consumer, configs, session_factory, opts, owners).run(stop)
         except Exception as exc:
             attempt += 1
             delay = backoff_delay(attempt, base_s=opts.backoff_base_s, max_s=opts.backoff_max_s)

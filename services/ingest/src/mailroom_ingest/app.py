@@ -24,6 +24,7 @@ from mailroom_ingest.checkpoint import CheckpointStore
 from mailroom_ingest.health import HealthServer
 from mailroom_ingest.imap import ImapSession, LoginFailed, make_ssl_context
 from mailroom_ingest.metrics import IngestMetrics
+from mailroom_ingest.owners import OwnerStore
 from mailroom_ingest.publisher import Publisher
 from mailroom_ingest.settings import IngestSettings, MailboxConfig
 from mailroom_ingest.state import MailboxState
@@ -239,6 +240,7 @@ async def _run_workers(
                 backoff_max_s=settings.backoff_max_s,
             ),
             actions_stop,
+            owners=OwnerStore(engine),
         ),
         name="mailbox-actions",
     )
