@@ -12,11 +12,11 @@ from mailroom_common.events import InboundEmail
 from mailroom_common.topics import TopicSpec
 from mailroom_responder.decision.catalogue import Catalogue, ProductInfo, VariantInfo
 from mailroom_responder.decision.faq import FaqBook, load_faq
+from mailroom_responder.faust_io import TableState
 from mailroom_responder.llm_client import LlmCallError, LlmResult
 from mailroom_responder.messages import LlmRequest
 from mailroom_responder.outcomes import Emission
 from mailroom_responder.provider import ProviderState
-from mailroom_responder.runtime import TableState
 from mailroom_responder.service import Service
 
 

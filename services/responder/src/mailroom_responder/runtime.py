@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import faust
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind
 
 from mailroom_common.events import (
     AlertSeverity,
     DeadLetterEvent,
+    Disposition,
     EventDecodeError,
     InboundEmail,
     OutboundEmail,
     OutboundKind,
     decode_event,
-    encode_event,
 )
 from mailroom_common.logging import get_logger
-from mailroom_common.telemetry import context_from_headers, hash_address, headers_with_context
+from mailroom_common.telemetry import context_from_headers, hash_address
+from mailroom_common.threads import thread_ids
 from mailroom_common.topics import (
     CLASSIFY_REQUESTS,
     DEAD_LETTER,
@@ -34,30 +34,26 @@ from mailroom_common.topics import (
     RETRY_TOPICS,
     TopicSpec,
 )
-from mailroom_responder import holding, outcomes
+from mailroom_responder import holding, outcomes, ownership
 from mailroom_responder.classifier import ClassifierDesk
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
+from mailroom_responder.decision.text import strip_invisible
 from mailroom_responder.desk import Desk
 from mailroom_responder.history import append_turn, turns_from_value, turns_to_value
 from mailroom_responder.inbound import InboundConfig, handle_inbound
 from mailroom_responder.messages import (
-    ClassifyRequest,
-    HoldingCheck,
-    LlmRequest,
     LlmRequestDecodeError,
     decode_classify_request,
     decode_holding_check,
     decode_request,
-    encode_request,
 )
 from mailroom_responder.outcomes import Emission
 from mailroom_responder.prompt import Turn
-from mailroom_responder.provider import ProviderState
 from mailroom_responder.tables import Tables
 from mailroom_responder.topics import Topics
 
-__all__ = ["FaustPublisher", "Runtime", "TableClassifyDone", "TableDone", "TableState", "TurnSink"]
+__all__ = ["Owners", "Runtime", "TurnSink"]
 
 log = get_logger("mailroom_responder.runtime")
 tracer = trace.get_tracer("mailroom_responder")
@@ -75,92 +71,10 @@ class TurnSink(Protocol):
     ) -> None: ...
 
 
-class FaustPublisher:
-    """Sends events through Faust's producer with the current trace context in headers."""
+class Owners(Protocol):
+    """Who owns which thread (``owners_store.OwnerCache``)."""
 
-    def __init__(self, app: faust.App, topics: Topics) -> None:
-        self.app = app
-        self.topics = topics
-
-    async def _send(self, spec: TopicSpec, key: str, value: bytes) -> None:
-        # A PRODUCER span per record: its context, not the agent's, goes into the headers,
-        # so the consumer's span hangs off this hop (OTel messaging conventions).
-        name = self.topics.real_name(spec)
-        with tracer.start_as_current_span(
-            f"{name} publish",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation": "publish",
-                "messaging.operation.name": "send",
-                "messaging.operation.type": "send",
-                "messaging.destination.name": name,
-            },
-        ):
-            await self.topics[spec].send(
-                key=key.encode("utf-8"), value=value, headers=headers_with_context()
-            )
-
-    async def emit(self, emission: Emission) -> None:
-        await self._send(emission.topic, emission.key, encode_event(emission.event))
-
-    async def emit_request(
-        self, topic: TopicSpec, key: str, request: LlmRequest | ClassifyRequest | HoldingCheck
-    ) -> None:
-        await self._send(topic, key, encode_request(request))
-
-    async def flush(self) -> None:
-        await self.app.producer.flush()
-
-
-class TableState:
-    """The provider's breaker/limiter in the Faust table; ``save`` flushes the changelog."""
-
-    def __init__(
-        self,
-        tables: Tables,
-        provider: str,
-        flush: Callable[[], Awaitable[None]],
-        table: Any = None,
-    ):
-        # ``table``: another provider-state table (the classifier's) than the main one.
-        self.table = tables.provider_state if table is None else table
-        self.provider = provider
-        self._flush = flush
-
-    def load(self) -> ProviderState:
-        return ProviderState.from_dict(self.table.get(self.provider), self.provider)
-
-    async def save(self, state: ProviderState) -> None:
-        self.table[self.provider] = state.to_dict()
-        await self._flush()
-
-
-class TableDone:
-    def __init__(self, tables: Tables) -> None:
-        self.table = tables.done
-
-    def is_done(self, key: str) -> bool:
-        return self.table.get(key) is not None
-
-    async def mark_done(self, key: str) -> None:
-        self.table[key] = time.time()
-
-
-class TableClassifyDone:
-    """The classify-done table: per email run, the decision taken and whether done."""
-
-    def __init__(self, tables: Tables, flush: Callable[[], Awaitable[None]]) -> None:
-        self.table = tables.classify_done
-        self._flush = flush
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        value = self.table.get(key)
-        return value if isinstance(value, dict) else None
-
-    async def save(self, key: str, value: dict[str, Any]) -> None:
-        self.table[key] = value
-        await self._flush()
+    async def owner_of(self, thread_ids: Sequence[str]) -> str | None: ...
 
 
 def _now() -> datetime:
@@ -196,6 +110,7 @@ class Runtime:
         hold_check_s: float = 0.25,
         classifier: ClassifierDesk | None = None,
         holding_timer: holding.HoldingTimer | None = None,
+        owners: Owners | None = None,
     ) -> None:
         self.app = app
         self.topics = topics
@@ -212,6 +127,7 @@ class Runtime:
         self.hold_check_s = hold_check_s
         self.classifier = classifier
         self.holding = holding_timer
+        self.owners = owners
 
     def should_yield(self) -> bool:
         """True while Faust rebalances or stops: a held record must be handed back."""
@@ -265,6 +181,10 @@ class Runtime:
             log.info("mail.processing", message_key=email.message_key, attempt=email.attempt)
             # Nothing is decided before the first catalogue load: this waits for it (the
             # record stays unacknowledged meanwhile), and the history is read after the wait.
+            owned = await self._owned(email)
+            if owned is not None:
+                span.set_attribute("mailroom.human_owned", True)
+                return owned
             catalogue = await self.catalogue()
             history = turns_from_value(self.tables.history.get(email.thread_key))
             recent = history[-self.history_turns :] if self.history_turns else []
@@ -313,6 +233,27 @@ class Runtime:
             if decision is None:
                 return "skipped" if not result.emissions else "handoff"
             return "classify" if result.deferred else decision.route.value
+
+    async def _owned(self, email: InboundEmail) -> str | None:
+        """Settle a mail about a thread a person owns (or from the shop); else None."""
+        if self.owners is None:
+            return None
+        shop = ownership.shop_mail(email)
+        if shop is not None:
+            await self.publisher.emit(shop)
+            return None  # recorded as ignored from mail.inbound, like other screened mail
+        if email.disposition is not Disposition.ANSWERABLE:
+            return None
+        reason = await self.owners.owner_of(thread_ids(email))
+        if reason is None:
+            return None
+        log.info("mail.human_owned", message_key=email.message_key, reason=reason[:200])
+        for emission in ownership.human_owned(email, reason):
+            await self.publisher.emit(emission)
+        body = strip_invisible(email.text)
+        if body.strip():
+            await self._add_turn(email, Turn("customer", body))
+        return "human_owned"
 
     async def _add_turn(self, email: InboundEmail | OutboundEmail, turn: Turn) -> None:
         current = turns_from_value(self.tables.history.get(email.thread_key))

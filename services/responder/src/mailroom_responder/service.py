@@ -27,18 +27,14 @@ from mailroom_responder.decision.faq import FaqBook, load_faq
 from mailroom_responder.decision.model import load_model
 from mailroom_responder.decision.reply_gate import load_rules
 from mailroom_responder.desk import Desk, DeskConfig
+from mailroom_responder.faust_io import FaustPublisher, TableClassifyDone, TableDone, TableState
 from mailroom_responder.holding import HoldingTimer
 from mailroom_responder.inbound import InboundConfig
 from mailroom_responder.limiter import LimiterConfig
 from mailroom_responder.llm_client import ClassifierClient, LlmClient
+from mailroom_responder.owners_store import OwnerCache
 from mailroom_responder.provider import ProviderConfig
-from mailroom_responder.runtime import (
-    FaustPublisher,
-    Runtime,
-    TableClassifyDone,
-    TableDone,
-    TableState,
-)
+from mailroom_responder.runtime import Runtime
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 from mailroom_responder.store import CatalogueCache, CatalogueRetry, TurnWriter, load_catalogue
 from mailroom_responder.tables import Tables, declare_tables
@@ -143,6 +139,17 @@ def build_service(
         if engine is not None
         else None
     )
+    owners = (
+        OwnerCache(
+            engine,
+            quiet_s=common.thread_quiet_days * 86_400,
+            refresh_s=settings.owners_refresh_s,
+        )
+        if engine is not None
+        else None
+    )
+    if owners is not None:
+        publisher.observers.append(owners.observe)
     empty = Catalogue()
 
     async def no_catalogue() -> Catalogue:
@@ -225,6 +232,7 @@ def build_service(
             hold_check_s=settings.hold_check_s,
             enabled=settings.holding_reply_enabled,
         ),
+        owners=owners,
     )
     agents = register_agents(app, runtime)
     if turns is not None:
@@ -238,6 +246,9 @@ def build_service(
             await writer.flush()
 
         app.on_before_shutdown.connect(cast(Any, flush_turns_on_stop))
+    if owners is not None:
+        # Loads, then refreshes; the inbound agent waits for the first load.
+        app.task(owners.run)
     if cache is not None:
         # The first load retries until it succeeds; the inbound agent waits for it.
         app.task(cache.load_until_ready)

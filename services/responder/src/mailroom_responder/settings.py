@@ -61,6 +61,11 @@ class ResponderSettings(BaseSettings):
     catalogue_refresh_s: float = Field(
         default=60.0, gt=0, description="How often the catalogue cache reloads from PostgreSQL."
     )
+    owners_refresh_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the index of threads a person owns reads changes from PostgreSQL.",
+    )
     catalogue_load_timeout_s: float = Field(
         default=20.0,
         gt=0,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from mailroom_devstack.llm_server import compose_reply
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.llm_client import LlmResult
 from mailroom_responder.messages import encode_request
+from mailroom_responder.ownership import owned_reason
 from mailroom_responder.service import Service, build_service
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 
@@ -253,3 +254,60 @@ async def test_prompt_injection_corpus(
         assert "\u200b" not in user
         assert "\u202e" not in user
         assert user.count("<<<EMAIL") == 1
+
+
+class FakeOwners:
+    """The owner cache at its unit boundary (the PostgreSQL side is tested in integration)."""
+
+    def __init__(self, owned: dict[str, str]) -> None:
+        self.owned = owned
+        self.asked: list[list[str]] = []
+
+    async def owner_of(self, ids: Sequence[str]) -> str | None:
+        self.asked.append(list(ids))
+        return next((self.owned[i] for i in ids if i in self.owned), None)
+
+
+async def test_a_mail_in_an_owned_thread_is_recorded_flagged_and_not_answered(
+    service: Any,
+    make_email: Callable[..., InboundEmail],
+) -> None:
+    svc, publisher, llm = service
+    svc.runtime.owners = FakeOwners({"<root@customer.test>": "chargeback"})
+    email = make_email(
+        "¿Hacen envíos a Rosario?",
+        in_reply_to="<root@customer.test>",
+        references=["<root@customer.test>"],
+    )
+    assert await _through_inbound(svc, email) == "human_owned"
+    assert llm.calls == []
+    assert publisher.of("outbound_email") == []
+    (status,) = publisher.of("status_changed")
+    assert status.status is TaskStatus.HUMAN_OWNED
+    assert status.reason == owned_reason("chargeback")
+    (action,) = publisher.of("mailbox_action")
+    assert action.action == "human_owned"
+    assert action.uid == email.uid
+    # the same question in a thread nobody owns is answered
+    publisher.events.clear()
+    assert await _through_inbound(svc, make_email("¿Hacen envíos a Rosario?")) == "faq"
+    assert len(publisher.of("outbound_email")) == 1
+
+
+async def test_a_colleagues_reply_in_the_inbox_is_reported_not_answered(
+    service: Any,
+    make_email: Callable[..., InboundEmail],
+) -> None:
+    svc, publisher, _ = service
+    owners = FakeOwners({})
+    svc.runtime.owners = owners
+    reply = make_email(
+        "Hola Ana, te lo cambiamos.",
+        disposition="ignored",
+        screen_reason="own_message_id",
+        in_reply_to="<c1@customer.test>",
+    )
+    assert await _through_inbound(svc, reply) == "skipped"
+    (action,) = publisher.of("mailbox_action")
+    assert action.action == "shop_reply"
+    assert owners.asked == []  # screened mail is never answered anyway

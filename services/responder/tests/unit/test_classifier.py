@@ -33,12 +33,12 @@ from mailroom_responder.classification import (
 from mailroom_responder.classifier import ClassifierConfig, ClassifierDesk
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook
+from mailroom_responder.faust_io import TableClassifyDone, TableState
 from mailroom_responder.inbound import InboundConfig, handle_inbound, route_of
 from mailroom_responder.limiter import LimiterConfig
 from mailroom_responder.llm_client import ErrorKind, LlmCallError, LlmResult
 from mailroom_responder.messages import encode_request
 from mailroom_responder.provider import ProviderConfig, ProviderState
-from mailroom_responder.runtime import TableClassifyDone, TableState
 from mailroom_responder.service import build_service
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 

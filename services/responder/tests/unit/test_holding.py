@@ -17,6 +17,7 @@ from mailroom_responder.breaker import BreakerConfig
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import FaqBook, load_faq, parse_faq
 from mailroom_responder.desk import Desk, DeskConfig
+from mailroom_responder.faust_io import TableDone
 from mailroom_responder.holding import (
     HoldingTimer,
     Verdict,
@@ -31,7 +32,6 @@ from mailroom_responder.llm_client import ErrorKind, LlmCallError
 from mailroom_responder.messages import HoldingCheck, LlmRequest, encode_request
 from mailroom_responder.ports import holding_key
 from mailroom_responder.provider import ProviderConfig
-from mailroom_responder.runtime import TableDone
 from mailroom_responder.service import Service, build_service
 from mailroom_responder.settings import GroqSettings, ResponderSettings
 
