@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import email
+import email.policy
 import json
 import os
 import re
@@ -35,7 +37,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from imap_tools import MailBoxUnencrypted
+from imap_tools import AND, H, MailBoxUnencrypted
 from pydantic import SecretStr
 
 from mailroom_common.catalogue_import import import_rows, read_catalogue
@@ -397,6 +399,20 @@ def customer_mail(
         msg[name] = value
     msg.set_content(body)
     return msg.as_bytes()
+
+
+def in_folder(folder: str, message_id: str) -> list[tuple[EmailMessage, tuple[str, ...], bytes]]:
+    """The messages of ``folder`` with this Message-ID: parsed, their flags, their bytes."""
+    with MailBoxUnencrypted(IMAP_HOST, IMAP_PORT, timeout=30).login(
+        SALES_USER, SALES_PASSWORD, initial_folder=folder
+    ) as box:
+        found = []
+        for msg in box.fetch(AND(header=H("Message-ID", message_id)), mark_seen=False):
+            raw = msg.obj.as_bytes()
+            parsed = email.message_from_bytes(raw, policy=email.policy.default)
+            assert isinstance(parsed, EmailMessage)
+            found.append((parsed, tuple(msg.flags), raw))
+        return found
 
 
 class ImapFolder:

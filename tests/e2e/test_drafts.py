@@ -43,6 +43,7 @@ from harness import (
     SentRelay,
     bare_id,
     customer_mail,
+    in_folder,
     wait_until,
 )
 from imap_tools import AND, H, MailBoxUnencrypted
@@ -67,19 +68,6 @@ def imap_env(drafts: str, sent: str) -> dict[str, str]:
         "SENDER_SENT_CHECK_FOLDER": sent,
         "SENDER_SENT_WATCH_INTERVAL_S": "0.5",
     }
-
-
-def in_folder(folder: str, message_id: str) -> list[tuple[EmailMessage, tuple[str, ...], bytes]]:
-    with MailBoxUnencrypted(IMAP_HOST, IMAP_PORT, timeout=30).login(
-        SALES_USER, SALES_PASSWORD, initial_folder=folder
-    ) as box:
-        found = []
-        for msg in box.fetch(AND(header=H("Message-ID", message_id)), mark_seen=False):
-            raw = msg.obj.as_bytes()
-            parsed = email.message_from_bytes(raw, policy=email.policy.default)
-            assert isinstance(parsed, EmailMessage)
-            found.append((parsed, tuple(msg.flags), raw))
-        return found
 
 
 def remove_from(folder: str, message_id: str) -> None:

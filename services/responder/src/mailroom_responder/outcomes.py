@@ -180,7 +180,13 @@ def mailbox_action(
         uidvalidity=email.uidvalidity,
         message_id=email.message_id,
         thread_ids=thread_ids(email),
-        thread_key=email.thread_key,
+        # The conversation's root Message-ID names the thread in the admin API (ingest's
+        # thread key of a first mail is a hash of sender and subject).
+        thread_key=(
+            email.references[0]
+            if email.references
+            else email.in_reply_to or email.message_id or email.thread_key
+        ),
         reason=reason[:500],
     )
     return Emission(MAILBOX_ACTIONS, email.message_key, event)
