@@ -28,6 +28,7 @@ from mailroom_admin_api.routes import (
     providers,
     stats,
     tasks,
+    threads,
     transactional,
 )
 from mailroom_admin_api.settings import ServiceSettings
@@ -46,7 +47,8 @@ PUBLIC_PATHS = frozenset(
 
 DESCRIPTION = """\
 Operator view and controls of mailroom: email tasks, dead letters, LLM providers,
-statistics, alerts, reprocessing, drafts waiting for a person and transactional mail.
+statistics, alerts, reprocessing, drafts waiting for a person, threads a person owns
+and transactional mail.
 
 Every `/v1` route needs `Authorization: Bearer <ADMIN_API_TOKEN>`. Errors are problem
 documents (`application/problem+json`, RFC 9457).
@@ -112,6 +114,7 @@ def create_app(
         corrections.router,
         handoffs.router,
         drafts.router,
+        threads.router,
         dead_letters.router,
         providers.router,
         stats.router,

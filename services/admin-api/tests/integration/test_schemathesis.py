@@ -27,6 +27,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from mailroom_common.db.models import ThreadOwner
+
 pytestmark = pytest.mark.integration
 
 CONFORMANCE = [
@@ -59,6 +61,7 @@ def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> None
 
 
 EXAMPLE_TASK_ID = uuid.UUID("3f0c5a52-8a8e-4d8e-9a55-3f1f1f0a9c11")  # the OpenAPI example
+EXAMPLE_THREAD = "<CAF1234@mail.example.com>"  # the OpenAPI example of a thread
 
 
 async def _seed(url: str, tools: Any) -> None:
@@ -100,6 +103,19 @@ async def _seed(url: str, tools: Any) -> None:
             seeder.ledger(2),
             seeder.alert(1, at=now),
             seeder.task(3, created_at=now - timedelta(hours=3), status="handoff", route="handoff"),
+            # Owned threads: the OpenAPI example's (an explicit release may answer 200) and
+            # one more, so the listing is not empty after it.
+            *(
+                ThreadOwner(
+                    thread_id=thread,
+                    thread=thread,
+                    reason="handed off to a person",
+                    message_key=seeder.key(3),
+                    owned_since=now - timedelta(hours=3),
+                    last_activity_at=now - timedelta(hours=1),
+                )
+                for thread in (EXAMPLE_THREAD, seeder.key("thread"))
+            ),
         )
     finally:
         await engine.dispose()
@@ -117,7 +133,9 @@ def test_api_conforms_to_its_schema(own_database_url: str, kafka_topics: Any, to
     assert "GET /v1/handoffs" in labels
     assert "PUT /v1/tasks/{task_id}/correction" in labels
     assert "POST /v1/drafts/{message_key}/approve" in labels
-    assert len(operations) == 18, labels
+    assert "GET /v1/threads/owned" in labels
+    assert "POST /v1/threads/{thread}/release" in labels
+    assert len(operations) == 20, labels
     failures: list[str] = []
     try:
         for operation in operations:
