@@ -258,13 +258,16 @@ def build_service(
         runtime,
         faq=faq_book,
         cache=cache,
+        owners=owners,
         provider=settings.provider,
         llm_topic=kafka.topic(LLM_REQUESTS),
     )
     return Service(app, topics, tables, runtime, agents, cache)
 
 
-def readiness(faq: FaqBook | None, cache: CatalogueCache | None) -> dict[str, Any]:
+def readiness(
+    faq: FaqBook | None, cache: CatalogueCache | None, owners: OwnerCache | None = None
+) -> dict[str, Any]:
     """What /readyz answers: ready once the FAQ and the first catalogue load are done.
 
     ``cache`` None means a responder built without PostgreSQL (unit tests): nothing to load.
@@ -276,6 +279,8 @@ def readiness(faq: FaqBook | None, cache: CatalogueCache | None) -> dict[str, An
         missing.append("faq")
     if cache is not None and not cache.ready:
         missing.append("catalogue")
+    if owners is not None and not owners.ready:
+        missing.append("thread_owners")  # nothing is answered before it is known
     return {
         "ready": not missing,
         "missing": missing,
@@ -285,6 +290,10 @@ def readiness(faq: FaqBook | None, cache: CatalogueCache | None) -> dict[str, An
             "entries": len(faq.entries) if faq else 0,
         },
         "catalogue": cache.status() if cache is not None else {"loaded": None},
+        "thread_owners": {
+            "loaded": owners.ready if owners is not None else None,
+            "owned_ids": len(owners.index) if owners is not None else 0,
+        },
     }
 
 
@@ -294,6 +303,7 @@ def _register_health(
     *,
     faq: FaqBook,
     cache: CatalogueCache | None,
+    owners: OwnerCache | None,
     provider: str,
     llm_topic: str,
 ) -> None:
@@ -329,7 +339,7 @@ def _register_health(
 
     async def readyz(web: Any, request: Any) -> Any:
         del request
-        report = readiness(faq, cache)
+        report = readiness(faq, cache, owners)
         return web.json(report, status=200 if report["ready"] else 503)
 
     app.page("/healthz")(healthz)

@@ -85,3 +85,15 @@ def test_handed_off_reads_hand_offs_only(make_email: Callable[..., InboundEmail]
     assert found == (thread_ids(email), "refund")
     assert handed_off(outcomes.mailbox_action(email, "human_owned", reason="r")) is None
     assert handed_off(outcomes.status(email, TaskStatus.HANDOFF)) is None
+
+
+def test_not_ready_until_the_owners_are_known() -> None:
+    from typing import Any, cast
+
+    from mailroom_responder.owners_store import OwnerCache
+    from mailroom_responder.service import readiness
+
+    owners = OwnerCache(cast(Any, None), quiet_s=DAY)
+    report = readiness(None, None, owners)
+    assert report["missing"] == ["faq", "thread_owners"]
+    assert report["thread_owners"] == {"loaded": False, "owned_ids": 0}
