@@ -32,6 +32,7 @@ UNSET_EVERYWHERE = {
     "SENDER_REPLY_TO": "replies go to the From address",
     "SENDER_SENT_CHECK_USER": "defaults to the SMTP login",
     "SENDER_SENT_CHECK_PASSWORD": "defaults to the SMTP password",
+    "SENDER_MAILBOX_NAME": "defaults to the IMAP login, as INGEST_MAILBOX_NAME does",
     "RESPONDER_FAQ_PATH": "the FAQ packaged with the responder",
     "RESPONDER_ROUTE_MODEL_PATH": "the router model packaged with the responder",
     "RESPONDER_REPLY_GATE_PATH": "the reply-gate rules packaged with the responder",

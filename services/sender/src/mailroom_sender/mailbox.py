@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 import threading
 from collections.abc import Iterator, Sequence
@@ -52,6 +53,7 @@ class SentHeaders:
     uid: int
     message_id: str | None
     in_reply_to: str | None
+    references: tuple[str, ...] = ()  # the References header's <…> ids, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class SentScan:
     uidvalidity: int
     last_uid: int
     messages: list[SentHeaders]
+    folder: str = ""  # the Sent folder's name
 
 
 def _first(value: Any) -> str | None:
@@ -67,11 +70,26 @@ def _first(value: Any) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def _references(value: Any) -> tuple[str, ...]:
+    """The ``<…>`` ids of the References header, in order: split on whitespace (folded
+    lines too), ids run together (``<a@b><c@d>``) apart, anything else left out."""
+    values = value if isinstance(value, tuple | list) else () if value is None else (value,)
+    return tuple(_MSGID.findall(" ".join(str(v) for v in values)))
+
+
 class Mailbox:
     def __init__(self, config: MailboxConfig) -> None:
         self._cfg = config
         self._names: dict[Role, str] = {}
         self._lock = threading.Lock()
+
+    @property
+    def username(self) -> str:
+        """The IMAP login (ingest's default label of the same mailbox)."""
+        return self._cfg.username
 
     # --- connections and folders ----------------------------------------------------------
     def _ssl(self) -> ssl.SSLContext:
@@ -165,6 +183,7 @@ class Mailbox:
             int(msg.uid or 0),
             _first(headers.get("message-id")),
             _first(headers.get("in-reply-to")),
+            _references(headers.get("references")),
         )
 
     def _scan_sent(self, uidvalidity: int | None, after_uid: int, since: date) -> SentScan:
@@ -182,7 +201,7 @@ class Mailbox:
                     continue  # "N:*" always names the newest message, even below N
                 found.append(self._headers(msg))
                 last = max(last, uid)
-            return SentScan(validity, last, found)
+            return SentScan(validity, last, found, folder)
 
     # --- the async API ----------------------------------------------------------------------
     async def contains(self, role: Role, message_id: str) -> bool:

@@ -191,6 +191,9 @@ async def _send_with(
                     mailbox=mailbox,
                     drafts=drafts,
                     interval_s=s.sent_watch_interval_s,
+                    publisher=publisher,
+                    mailbox_name=s.mailbox_name or mailbox.username,
+                    lookback_days=s.sent_watch_lookback_days,
                 )
             runner = SenderRunner(
                 consumer=consumer,

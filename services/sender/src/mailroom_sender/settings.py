@@ -170,8 +170,23 @@ class SenderSettings(BaseSettings):
         default=30.0,
         gt=0,
         description=(
-            "While drafts are pending, how often the Sent folder is read for drafts a person "
-            "sent from their own mail client."
+            "How often the Sent folder is read for drafts a person sent from their own mail "
+            "client and for replies a person at the shop wrote (their threads become theirs)."
+        ),
+    )
+    sent_watch_lookback_days: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "After a start or a new UIDVALIDITY the Sent watcher reads Sent from this many "
+            "days ago (or from the day before the oldest pending draft, if earlier)."
+        ),
+    )
+    mailbox_name: str | None = Field(
+        default=None,
+        description=(
+            "Label of the mailbox in the mailbox actions the Sent watcher publishes, as "
+            "ingest names it (INGEST_MAILBOX_NAME); defaults to the IMAP login, as ingest's does."
         ),
     )
     save_sent_to_imap: bool = Field(
