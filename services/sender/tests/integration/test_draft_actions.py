@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mailroom_common.events import DraftAction
-from mailroom_common.topics import DRAFT_ACTIONS, OUTBOUND
+from mailroom_common.events import DraftAction, MailboxAction
+from mailroom_common.topics import DRAFT_ACTIONS, MAILBOX_ACTIONS, OUTBOUND
 from mailroom_sender.message import make_message_id
 
 from .conftest import Bus, SmtpSink, eventually, make_settings, running
 from .test_drafts import _draft_state, _task_status, folder_messages, imap_settings, mailbox
 from .test_sender import reply
+from .test_sent_watch import everything_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -188,11 +189,23 @@ async def test_the_sent_watcher_finds_what_a_person_sent_and_ignores_mailrooms_o
         await box.append("sent", _sent_copy(own_id, itself.message_key))  # the draft, sent
         person_id = f"<CAF-{uuid.uuid4().hex}@mail.gmail.com>"
         await box.append("sent", _sent_copy(person_id, own_reply.message_key))  # their own
+        # A new conversation the shop started: no customer's thread, nothing to report.
+        news = EmailMessage()
+        news["Message-ID"] = f"<news-{uuid.uuid4().hex}@mail.gmail.com>"
+        news.set_content("Novedades de otoño.")
+        await box.append("sent", news.as_bytes())
 
         async def found() -> bool:
             return [await _task_status(db_engine, k) for k in keys[:2]] == ["sent", "sent"]
 
         await eventually(found)
+        # The person's own answer is a colleague's reply: its thread becomes theirs.
+        await bus.collect(
+            MAILBOX_ACTIONS,
+            until=lambda events: any(
+                isinstance(e, MailboxAction) and e.message_id == person_id for e in events
+            ),
+        )
         # An approval afterwards sends no second copy.
         await bus.publish(
             DRAFT_ACTIONS,
@@ -203,6 +216,17 @@ async def test_the_sent_watcher_finds_what_a_person_sent_and_ignores_mailrooms_o
         states = [await _draft_state(db_engine, k) for k in keys]
         third = await _task_status(db_engine, ours.message_key)
     assert smtp_sink.received == []
+    # Reported once (the watermark moved on), and nothing else: neither the draft a person
+    # sent (mailroom's text) nor mailroom's holding reply nor the new conversation.
+    actions = await everything_on(bus, MAILBOX_ACTIONS)
+    assert [(a.action, a.message_id) for a in actions if isinstance(a, MailboxAction)] == [
+        ("shop_reply", person_id)
+    ]
+    (action,) = actions
+    assert isinstance(action, MailboxAction)
+    assert action.thread_ids == [person_id, own_reply.message_key]
+    assert action.thread_key == own_reply.message_key.strip("<>")
+    assert action.folder == sent
     assert states == ["sent_by_person", "sent_by_person", "filed"]
     assert third == "drafted"
     for key in keys[:2]:
