@@ -50,14 +50,23 @@ def _ids(action: MailboxAction) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def _group(value: str) -> str:
+    """A thread's group id in one form: a Message-ID in angle brackets (``a@b`` → ``<a@b>``);
+    other keys (ingest's ``subject:…`` hash) as they are."""
+    value = value.strip()
+    if value and not value.startswith("<") and "@" in value and ":" not in value:
+        return f"<{value}>"
+    return value
+
+
 def ownership_change(action: MailboxAction) -> OwnershipChange | None:
     """What ``action`` changes in ``thread_owners``; None when nothing (no ids to own)."""
     ids = _ids(action)
     if not ids:
         return None
-    thread = (action.thread_key or "").strip()
+    thread = _group(action.thread_key or "")
     if not thread or len(thread) > MAX_THREAD_ID:
-        thread = ids[-1] if action.action == "shop_reply" else ids[0]
+        thread = _group(ids[-1] if action.action == "shop_reply" else ids[0])
     reason = (action.reason or "").strip()
     if action.action == "handoff":
         return OwnershipChange("own", ids, thread, reason or _HANDOFF_REASON, action.message_key)
@@ -81,6 +90,9 @@ _OWNED_GROUP = text(
     "SELECT thread, reason FROM thread_owners WHERE thread_id = ANY(CAST(:ids AS text[])) "
     "AND released_at IS NULL ORDER BY last_activity_at DESC LIMIT 1"
 )
+# A colleague's reply already recorded (seen in INBOX and again in Sent, or re-reported
+# after a restart) changes nothing: it must not re-own a thread the operator released.
+_SEEN = text("SELECT 1 FROM thread_owners WHERE thread_id = ANY(CAST(:ids AS text[])) LIMIT 1")
 _OURS = text("SELECT 1 FROM send_ledger WHERE smtp_message_id = ANY(CAST(:ids AS text[])) LIMIT 1")
 _OWN = text(
     """
@@ -130,9 +142,11 @@ class OwnerStore:
         ids = list(change.thread_ids)
         async with self._engine.begin() as conn:
             if change.unless_sent_by_ledger:
-                ours = await conn.execute(_OURS, {"ids": _bracketed(change.unless_sent_by_ledger)})
-                if ours.first() is not None:
+                mine = {"ids": _bracketed(change.unless_sent_by_ledger)}
+                if (await conn.execute(_OURS, mine)).first() is not None:
                     return "ours"
+                if (await conn.execute(_SEEN, mine)).first() is not None:
+                    return "seen"
             if change.kind == "touch":
                 row = (await conn.execute(_OWNED_GROUP, {"ids": ids})).first()
                 if row is None:

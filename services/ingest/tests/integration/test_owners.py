@@ -105,6 +105,13 @@ async def test_owned_extended_released_and_owned_again(
         assert third[m2]["released_by"] is None
         assert third[m2]["owned_since"] > second[m2]["owned_since"]
         assert third[m1]["released_at"] is not None  # not in this reply's chain
+        # released again; the same reply reported again (INBOX and Sent, or after a
+        # restart of the Sent watcher) does not re-own it
+        await execute(
+            database_url, "UPDATE thread_owners SET released_at = now() WHERE thread = $1", root
+        )
+        assert await apply(store, act("shop_reply", c1, [c1, m2, root], root)) == "seen"
+        assert all(r["released_at"] is not None for r in (await rows(database_url, root)).values())
     finally:
         await execute(database_url, "DELETE FROM thread_owners WHERE thread = $1", root)
 

@@ -57,3 +57,12 @@ def test_no_ids_nothing_to_own_and_overlong_ids_are_left_out() -> None:
     assert ownership_change(action(thread_ids=["<a@b>", "<a@b>"], message_id="<a@b>")) == (
         ownership_change(action(thread_ids=["<a@b>"], message_id="<a@b>"))
     )
+
+
+def test_the_group_is_a_bracketed_message_id_whatever_form_it_came_in() -> None:
+    bare = ownership_change(action(thread_key="root@customer.example"))
+    assert bare is not None
+    assert bare.thread == "<root@customer.example>"
+    hashed = ownership_change(action(thread_key="subject:0123abcd"))
+    assert hashed is not None
+    assert hashed.thread == "subject:0123abcd"
