@@ -48,7 +48,7 @@ class ActionSession(Protocol):
     def find_uid(
         self, uid: int | None, uidvalidity: int | None, message_id: str | None
     ) -> int | None: ...
-    def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> None: ...
+    def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,8 @@ def apply_action(action: MailboxAction, session: ActionSession, opts: ActionOpti
     uid = session.find_uid(action.uid, action.uidvalidity, action.message_id)
     if uid is None:
         return "not_found"
-    session.flag_for_person(uid, opts.keyword, opts.copy_to)
+    if not session.flag_for_person(uid, opts.keyword, opts.copy_to):
+        return "not_found"
     return "flagged"
 
 

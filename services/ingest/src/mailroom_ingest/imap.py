@@ -257,19 +257,30 @@ class ImapSession:
             return uid
         if not message_id or any(ch in message_id for ch in '"\\\r\n'):
             return None
+        _check(self._client.noop(), "NOOP")  # let the session see mail that came since
         data = _check(
             self._client.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"'), "UID SEARCH"
         )
         found = parse_search_response(data, 0)
         return found[-1] if found else None
 
-    def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> None:
-        """Flag the message (``\\Flagged`` and ``keyword``), make it unseen, optionally copy it."""
+    def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> bool:
+        """Flag the message (``\\Flagged`` and ``keyword``), make it unseen, optionally copy it.
+
+        False when the server has no such message. A session sees only the messages that
+        existed when it selected the folder, or that a later command announced: a UID STORE
+        on a newer one answers OK and changes nothing. So NOOP first, and the STORE is not
+        silent: its FETCH answer proves the message was flagged.
+        """
         client = self._client
-        _check(client.uid("STORE", str(uid), "+FLAGS.SILENT", f"(\\Flagged {keyword})"), "STORE")
+        _check(client.noop(), "NOOP")
+        data = _check(client.uid("STORE", str(uid), "+FLAGS", f"(\\Flagged {keyword})"), "STORE")
+        if not any(item for item in data):
+            return False
         _check(client.uid("STORE", str(uid), "-FLAGS.SILENT", r"(\Seen)"), "STORE")
         if copy_to:
             _check(client.uid("COPY", str(uid), _quoted(copy_to)), "UID COPY")
+        return True
 
     def noop(self) -> None:
         _check(self._client.noop(), "NOOP")

@@ -22,8 +22,9 @@ class FakeSession:
             return uid
         return self.by_message_id.get(message_id or "")
 
-    def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> None:
+    def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> bool:
         self.flagged.append((uid, keyword, copy_to))
+        return True
 
 
 def action(**fields: object) -> MailboxAction:
@@ -43,3 +44,11 @@ def test_flags_by_uid_then_by_message_id_and_reports_a_missing_message() -> None
         "not_found"
     )
     assert session.flagged == [(3, "$Person", "Needs a person"), (42, "$Person", "Needs a person")]
+
+
+def test_a_message_the_server_does_not_have_is_not_found() -> None:
+    class Gone(FakeSession):
+        def flag_for_person(self, uid: int, keyword: str, copy_to: str | None = None) -> bool:
+            return False
+
+    assert apply_action(action(uid=7, uidvalidity=1), Gone(1, {}), ActionOptions()) == "not_found"
