@@ -17,6 +17,7 @@ __all__ = [
     "BulkReprocessIn",
     "BulkReprocessOut",
     "BulkSkip",
+    "DayVolume",
     "DeadLetterOut",
     "DeadLetterPage",
     "DeadLetterStats",
@@ -408,6 +409,13 @@ class LlmDay(BaseModel):
     cost_usd: float
 
 
+class DayVolume(BaseModel):
+    day: date = Field(description="A UTC day.")
+    tasks: int = Field(description="Tasks created that day.")
+    answerable: int = Field(description="Of them, mail somebody should answer.")
+    automated: int = Field(description="Of them, answered by FAQ, catalogue or LLM.")
+
+
 class DeadLetterStats(BaseModel):
     open: int = Field(description="Dead letters not reprocessed yet (any age).")
     in_window: int
@@ -441,6 +449,12 @@ class StatsOut(BaseModel):
     handoffs_by_reason: dict[str, int]
     first_response: FirstResponse
     llm_by_day: list[LlmDay]
+    by_day: list[DayVolume] = Field(
+        default_factory=list,
+        description="Per UTC day with tasks in the window (oldest first): tasks created, "
+        "answerable (as for automation_rate), automated; the console's 14-day chart draws "
+        "the same counts.",
+    )
     dead_letters: DeadLetterStats
     corrections: dict[str, RouteCorrections] = Field(
         default_factory=dict,

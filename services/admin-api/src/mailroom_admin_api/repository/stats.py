@@ -25,6 +25,7 @@ from mailroom_common.events import Route, TaskStatus
 __all__ = [
     "AutomationCounts",
     "CorrectionCounts",
+    "DayVolumeRow",
     "DeadLetterFigures",
     "LlmDayRow",
     "Percentiles",
@@ -35,6 +36,7 @@ __all__ = [
     "first_response_percentiles",
     "handoffs_by_reason",
     "llm_by_day",
+    "volumes_by_day",
 ]
 
 AUTOMATED_ROUTES = (Route.FAQ.value, Route.CATALOGUE.value, Route.LLM.value)
@@ -67,6 +69,14 @@ class LlmDayRow:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class DayVolumeRow:
+    day: date
+    tasks: int
+    answerable: int
+    automated: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +201,35 @@ async def llm_by_day(session: AsyncSession, since: datetime, until: datetime) ->
     return [
         LlmDayRow(d, int(r), int(p), int(c), Decimal(cost))
         for d, r, p, c, cost in (await session.exec(stmt)).all()
+    ]
+
+
+async def volumes_by_day(
+    session: AsyncSession, since: datetime, until: datetime
+) -> list[DayVolumeRow]:
+    """Per UTC day with tasks: tasks created, answerable ones, automated answers.
+
+    "Answerable" and "automated" are :func:`automation_counts`' definitions, per day.
+    """
+    day = cast(func.timezone("UTC", col(EmailTask.created_at)), Date)
+    route = func.coalesce(col(EmailTask.route), "")
+    status = col(EmailTask.status)
+    stmt = (
+        select(
+            day,
+            func.count(),
+            func.count().filter(
+                and_(status.not_in(NOT_ANSWERABLE_STATUSES), route.not_in(NOT_ANSWERABLE_ROUTES))
+            ),
+            func.count().filter(and_(status.in_(ANSWERED_STATUSES), route.in_(AUTOMATED_ROUTES))),
+        )
+        .where(_in_window(since, until))
+        .group_by(day)
+        .order_by(day)
+    )
+    return [
+        DayVolumeRow(d, int(n), int(answerable), int(automated))
+        for d, n, answerable, automated in (await session.exec(stmt)).all()
     ]
 
 
