@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
+from mailroom_admin_api.console import install_console
 from mailroom_admin_api.deps import reject_unknown_query, require_token
 from mailroom_admin_api.metrics import Metrics
 from mailroom_admin_api.observability import PrometheusMiddleware
@@ -127,6 +128,8 @@ def create_app(
             router, dependencies=[Depends(require_token), Depends(reject_unknown_query)]
         )
     app.include_router(health.router)
+    # The operator console (HTML, signed-in by session cookie; not in the OpenAPI document).
+    install_console(app, settings.admin)
 
     if settings.admin.cors_origins:
         app.add_middleware(

@@ -64,9 +64,41 @@ class AdminSettings(BaseSettings):
         ),
     )
 
+    console_session_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=720,
+        description="How long a console sign-in lasts; then the operator signs in again.",
+    )
+    console_secret: SecretStr | None = Field(
+        default=None,
+        description="Server secret mixed with ADMIN_API_TOKEN into the key that signs console "
+        "sessions and CSRF tokens; changing it (or the token) signs every session out.",
+    )
+    console_secure_cookies: bool = Field(
+        default=False,
+        description="Mark console cookies Secure even on plain HTTP (behind a TLS-terminating "
+        "proxy); HTTPS requests get Secure cookies anyway.",
+    )
+    console_refresh_s: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="Seconds between refreshes of the console's live parts (the LLM "
+        "provider's breaker and limiter).",
+    )
+
     _split_lists = field_validator("cors_origins", "transactional_templates", mode="before")(
         _split_csv
     )
+
+    @field_validator("console_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: object) -> object:
+        # Compose passes an unset variable as "": that means "no extra secret".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("tracing_ui_base_url")
     @classmethod
