@@ -35,6 +35,7 @@ fmt: install ## apply ruff's fixes and formatting
 
 test: install ## lint, start the local stack, run every test, stop what it started
 	$(MAKE) lint
+	bash $(STACK) browser
 	bash deploy/local/run-with-stack.sh $(VENV)/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: install ## unit tests only (no servers)

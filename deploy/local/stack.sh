@@ -3,6 +3,7 @@
 # offline Groq-compatible LLM. Development and tests only; everything listens on 127.0.0.1.
 #
 #   deploy/local/stack.sh start|stop|status|reset [kafka|postgres|imap|smtp|llm ...]
+#   deploy/local/stack.sh browser   install Debian's chromium for the browser tests if missing
 #
 # State lives in <repo>/.stack (git-ignored; override with MAILROOM_STACK_DIR):
 #   .stack/run/<component>.pid   pid recorded at start; stop kills only that pid
@@ -634,6 +635,22 @@ start_llm() {
 
 stop_llm() { stop_component_pid llm TERM 15; }
 
+# ------------------------------------------------------------------------------ browser
+
+# The console's browser tests drive Debian's Chromium with Playwright for Python (never a
+# browser download: `playwright install` is not used). Idempotent: nothing happens when
+# /usr/bin/chromium runs; `make test` calls this before the tests.
+CHROMIUM=/usr/bin/chromium
+ensure_browser() {
+    if [[ -x $CHROMIUM ]] && "$CHROMIUM" --version >/dev/null 2>&1; then
+        return 0
+    fi
+    is_root || die "browser: $CHROMIUM is missing and installing it needs root: run 'sudo apt-get install chromium' (the console's browser tests need it)"
+    apt_install chromium
+    [[ -x $CHROMIUM ]] || die "browser: $CHROMIUM still missing after apt-get install chromium"
+    say "browser: $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
+}
+
 # ------------------------------------------------------------------------------ commands
 
 reset_state() {
@@ -691,6 +708,8 @@ components: ${ALL_COMPONENTS[*]} (default: all)
   stop    stop what this script started (recorded pids only)
   status  one line per component; exit status 1 if any is down
   reset   stop and delete the component's state under $STATE
+usage: $0 browser
+  browser install Debian's chromium ($CHROMIUM) for the browser tests when missing
 EOF
 }
 
@@ -701,6 +720,10 @@ main() {
         exit 2
     }
     shift
+    if [[ $action == browser ]]; then
+        ensure_browser
+        return 0
+    fi
     local -a comps=("$@")
     ((${#comps[@]})) || comps=("${ALL_COMPONENTS[@]}")
     local c known

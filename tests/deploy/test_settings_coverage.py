@@ -37,6 +37,8 @@ UNSET_EVERYWHERE = {
     "RESPONDER_ROUTE_MODEL_PATH": "the router model packaged with the responder",
     "RESPONDER_REPLY_GATE_PATH": "the reply-gate rules packaged with the responder",
     "RESPONDER_RATE_LIMIT_TOKENS": "the provider's rate-limit headers decide",
+    "ADMIN_CONSOLE_SECRET": "console sessions are signed with a key derived from ADMIN_API_TOKEN; "
+    "set it to sign every session out without changing the token",
 }
 UNSET_IN_COMPOSE = {
     "KAFKA_SASL_MECHANISM": "the development broker is PLAINTEXT",
