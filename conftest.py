@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -69,6 +70,24 @@ async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(database_url, pool_pre_ping=True)
     yield engine
     await engine.dispose()
+
+
+PgQuery = Callable[..., Awaitable[list[dict[str, Any]]]]
+
+
+@pytest.fixture
+def pg(database_url: str) -> PgQuery:
+    """Run one SQL statement on the run's database (asyncpg, ``$1`` parameters); its rows."""
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    async def run(sql: str, *args: Any) -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            return [dict(r) for r in await conn.fetch(sql, *args)]
+        finally:
+            await conn.close()
+
+    return run
 
 
 @pytest.fixture

@@ -62,7 +62,19 @@ ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef"
 
 # Statuses after which nothing more happens to a task without an operator.
 FINAL = frozenset(
-    {"sent", "ignored", "rejected", "handoff", "dead_letter", "send_failed", "uncertain"}
+    {
+        "sent",
+        "ignored",
+        "rejected",
+        "handoff",
+        "human_owned",
+        "drafted",
+        "shadowed",
+        "discarded",
+        "dead_letter",
+        "send_failed",
+        "uncertain",
+    }
 )
 # Send-ledger states that are settled (no SMTP transaction still to come).
 LEDGER_SETTLED = frozenset({"sent", "failed", "uncertain", "suppressed"})
@@ -518,6 +530,31 @@ class Db:
             return rows
         finally:
             await conn.close()
+
+    async def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        return [dict(r) for r in await self._fetch(sql, *args)]
+
+    async def task(self, key: str) -> dict[str, Any]:
+        """One task's status, status reason and reply ({} while it has none)."""
+        found = await self.rows(
+            "SELECT status, status_reason, reply_text FROM email_tasks WHERE message_key = $1",
+            key,
+        )
+        return found[0] if found else {}
+
+    async def wait_status(
+        self, keys: Sequence[str], status: str, timeout: float = 90, logs: Any = None
+    ) -> list[dict[str, Any]]:
+        """Wait until every task of ``keys`` is in ``status``; their rows."""
+
+        async def check() -> list[dict[str, Any]] | None:
+            found = [await self.task(k) for k in keys]
+            return found if all(t.get("status") == status for t in found) else None
+
+        done: list[dict[str, Any]] = await wait_until(
+            check, timeout, f"{len(keys)} tasks {status}", 0.3, logs
+        )
+        return done
 
     async def tasks(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         rows = await self._fetch(

@@ -26,7 +26,6 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
-import asyncpg
 import httpx
 import pytest
 from harness import (
@@ -77,35 +76,16 @@ def remove_from(folder: str, message_id: str) -> None:
         box.delete(box.uids(AND(header=H("Message-ID", message_id))))
 
 
-async def rows(e: E2E, sql: str, *args: Any) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(e.db.dsn, timeout=10)
-    try:
-        return [dict(r) for r in await conn.fetch(sql, *args)]
-    finally:
-        await conn.close()
-
-
 async def task(e: E2E, key: str) -> dict[str, Any]:
-    found = await rows(
-        e,
-        "SELECT status, status_reason, reply_text FROM email_tasks WHERE message_key = $1",
-        key,
-    )
-    return found[0] if found else {}
+    return await e.db.task(key)
 
 
 async def wait_status(e: E2E, keys: list[str], status: str, timeout: float = 90) -> None:
-    async def check() -> bool:
-        for k in keys:
-            if (await task(e, k)).get("status") != status:
-                return False
-        return True
-
-    await wait_until(check, timeout, f"{len(keys)} tasks {status}", 0.3, e.system.logs)
+    await e.db.wait_status(keys, status, timeout, e.system.logs)
 
 
 async def draft_state(e: E2E, key: str) -> str | None:
-    found = await rows(e, "SELECT state FROM reply_drafts WHERE message_key = $1", key)
+    found = await e.db.rows("SELECT state FROM reply_drafts WHERE message_key = $1", key)
     return str(found[0]["state"]) if found else None
 
 

@@ -19,7 +19,6 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-import asyncpg
 import httpx
 import pytest
 from harness import (
@@ -46,34 +45,14 @@ HANDOFF = ("Pedido roto", "Mi pedido #4411 llegó roto. Quiero hablar con una pe
 OWNED = "thread owned by a person: "
 
 
-async def rows(e: E2E, sql: str, *args: Any) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(e.db.dsn, timeout=10)
-    try:
-        return [dict(r) for r in await conn.fetch(sql, *args)]
-    finally:
-        await conn.close()
-
-
-async def task(e: E2E, key: str) -> dict[str, Any]:
-    found = await rows(
-        e, "SELECT status, status_reason FROM email_tasks WHERE message_key = $1", key
-    )
-    return found[0] if found else {}
-
-
 async def wait_status(e: E2E, key: str, status: str, timeout: float = 90) -> dict[str, Any]:
-    async def check() -> dict[str, Any] | None:
-        found = await task(e, key)
-        return found if found.get("status") == status else None
-
-    found: dict[str, Any] = await wait_until(check, timeout, f"{key} {status}", 0.3, e.system.logs)
+    [found] = await e.db.wait_status([key], status, timeout, e.system.logs)
     return found
 
 
 async def wait_owned(e: E2E, message_id: str, timeout: float = 60) -> str:
     async def check() -> str | None:
-        found = await rows(
-            e,
+        found = await e.db.rows(
             "SELECT thread FROM thread_owners WHERE thread_id = $1 AND released_at IS NULL",
             message_id,
         )
@@ -135,6 +114,19 @@ async def test_handed_off_and_colleague_threads_are_a_persons_until_released(
             references=[mid[p] for p in parents],
         )
 
+    def from_colleague(n: str, to_whom: str, parent: str, body: str) -> bytes:
+        """A reply somebody at the shop wrote from their own client (Cc'd to the mailbox)."""
+        return customer_mail(
+            message_id=mid[n],
+            from_addr=f"Laura (Tienda) <{SHOP_ADDRESS}>",
+            to=who[to_whom],
+            subject=f"Re: {FAQ[0]}",
+            body=body,
+            in_reply_to=mid[parent],
+            references=[mid[parent]],
+            headers=[("Cc", SALES_USER)],
+        )
+
     # ---- thread 1: handed off, flagged and unseen; the next mail is the person's
     await e.drop([mail("a", "handoff", HANDOFF)])
     await wait_status(e, bare_id(mid["a"]), "handoff")
@@ -158,15 +150,8 @@ async def test_handed_off_and_colleague_threads_are_a_persons_until_released(
     # ---- thread 2: answered, then a colleague replied (Cc'd to the mailbox: INBOX)
     await e.drop([mail("c", "inbox", FAQ)])
     await wait_status(e, bare_id(mid["c"]), "sent")
-    colleague = customer_mail(
-        message_id=mid["colleague-inbox"],
-        from_addr=f"Laura (Tienda) <{SHOP_ADDRESS}>",
-        to=who["inbox"],
-        subject=f"Re: {FAQ[0]}",
-        body="Hola, te escribo yo: ¿me pasás tu código postal?",
-        in_reply_to=mid["c"],
-        references=[mid["c"]],
-        headers=[("Cc", SALES_USER)],
+    colleague = from_colleague(
+        "colleague-inbox", "inbox", "c", "Hola, te escribo yo: ¿me pasás tu código postal?"
     )
     await e.drop([colleague])
     await wait_owned(e, mid["colleague-inbox"])
@@ -177,14 +162,8 @@ async def test_handed_off_and_colleague_threads_are_a_persons_until_released(
     # ---- thread 3: answered, then a colleague replied from their own client (Sent)
     await e.drop([mail("f", "sent", FAQ)])
     await wait_status(e, bare_id(mid["f"]), "sent")
-    from_client = customer_mail(
-        message_id=mid["colleague-sent"],
-        from_addr=f"Laura (Tienda) <{SHOP_ADDRESS}>",
-        to=who["sent"],
-        subject=f"Re: {FAQ[0]}",
-        body="Hola, te llamo mañana para coordinar.",
-        in_reply_to=mid["f"],
-        references=[mid["f"]],
+    from_client = from_colleague(
+        "colleague-sent", "sent", "f", "Hola, te llamo mañana para coordinar."
     )
     await asyncio.to_thread(sent_folder.append, [from_client])
     await wait_owned(e, mid["colleague-sent"])

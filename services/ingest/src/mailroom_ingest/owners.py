@@ -120,9 +120,12 @@ _EXTEND = text(
     ON CONFLICT (thread_id) DO NOTHING
     """
 )
+# A row's message_key stays the mail whose hand-off (or the shop message) made it owned,
+# or the later mail that added it: the responder never holds a mail's own ownership
+# against it (a hand-off redelivered after a crash is decided again, as a hand-off).
 _FRESHEN = text(
-    "UPDATE thread_owners SET last_activity_at = now(), message_key = :message_key, "
-    "updated_at = now() WHERE thread = :thread AND released_at IS NULL"
+    "UPDATE thread_owners SET last_activity_at = now(), updated_at = now() "
+    "WHERE thread = :thread AND released_at IS NULL"
 )
 
 
@@ -161,7 +164,7 @@ class OwnerStore:
                         "message_key": change.message_key,
                     },
                 )
-                await conn.execute(_FRESHEN, {"thread": thread, "message_key": change.message_key})
+                await conn.execute(_FRESHEN, {"thread": thread})
                 return "touched"
             existing = (await conn.execute(_GROUP, {"ids": ids})).first()
             thread = str(existing[0]) if existing is not None else change.thread
@@ -174,5 +177,5 @@ class OwnerStore:
                     "message_key": change.message_key,
                 },
             )
-            await conn.execute(_FRESHEN, {"thread": thread, "message_key": change.message_key})
+            await conn.execute(_FRESHEN, {"thread": thread})
             return "owned"

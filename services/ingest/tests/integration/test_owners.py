@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mailroom_common.events import MailboxAction
 from mailroom_ingest.owners import SHOP_REPLY_REASON, OwnerStore, ownership_change
@@ -16,30 +14,9 @@ from mailroom_ingest.owners import SHOP_REPLY_REASON, OwnerStore, ownership_chan
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = create_async_engine(database_url)
-    try:
-        yield eng
-    finally:
-        await eng.dispose()
-
-
-async def rows(database_url: str, thread: str) -> dict[str, dict[str, Any]]:
-    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        found = await conn.fetch("SELECT * FROM thread_owners WHERE thread = $1", thread)
-        return {r["thread_id"]: dict(r) for r in found}
-    finally:
-        await conn.close()
-
-
-async def execute(database_url: str, sql: str, *args: Any) -> None:
-    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql, *args)
-    finally:
-        await conn.close()
+async def rows(pg: Any, thread: str) -> dict[str, dict[str, Any]]:
+    found = await pg("SELECT * FROM thread_owners WHERE thread = $1", thread)
+    return {r["thread_id"]: r for r in found}
 
 
 def act(action: str, message_id: str, ids: list[str], root: str, **kw: Any) -> MailboxAction:
@@ -61,18 +38,16 @@ async def apply(store: OwnerStore, action: MailboxAction) -> str:
     return await store.apply(change)
 
 
-async def test_owned_extended_released_and_owned_again(
-    engine: AsyncEngine, database_url: str
-) -> None:
+async def test_owned_extended_released_and_owned_again(db_engine: AsyncEngine, pg: Any) -> None:
     tag = uuid.uuid4().hex[:8]
     root, m1, m2, c1 = (f"<{n}-{tag}@customer.example>" for n in ("root", "m1", "m2", "c1"))
-    store = OwnerStore(engine)
+    store = OwnerStore(db_engine)
     try:
         # a hand-off owns every id of the thread, grouped under the root
         assert await apply(store, act("handoff", m1, [m1, root], root, reason="chargeback")) == (
             "owned"
         )
-        first = await rows(database_url, root)
+        first = await rows(pg, root)
         assert set(first) == {m1, root}
         assert {r["reason"] for r in first.values()} == {"chargeback"}
         assert all(r["released_at"] is None for r in first.values())
@@ -80,25 +55,25 @@ async def test_owned_extended_released_and_owned_again(
         assert await apply(store, act("handoff", m1, [m1, root], root, reason="chargeback")) == (
             "owned"
         )
-        assert set(await rows(database_url, root)) == {m1, root}
+        assert set(await rows(pg, root)) == {m1, root}
         # the customer's next mail (quoting only m1) joins the thread and keeps it fresh
         assert await apply(store, act("human_owned", m2, [m2, m1], "<other-root@x>")) == "touched"
-        second = await rows(database_url, root)
+        second = await rows(pg, root)
         assert set(second) == {m1, m2, root}
         assert second[m2]["reason"] == "chargeback"
         assert second[root]["last_activity_at"] >= first[root]["last_activity_at"]
-        assert {r["message_key"] for r in second.values()} == {m2}
+        # each row keeps the mail that made it owned (never held against that mail)
+        assert {k: r["message_key"] for k, r in second.items()} == {m1: m1, root: m1, m2: m2}
         # released by the operator (as the admin API does): a late touch does not re-own it
-        await execute(
-            database_url,
+        await pg(
             "UPDATE thread_owners SET released_at = now(), released_by = 'op' WHERE thread = $1",
             root,
         )
         assert await apply(store, act("human_owned", m2, [m2, m1], root)) == "not_owned"
-        assert all(r["released_at"] is not None for r in (await rows(database_url, root)).values())
+        assert all(r["released_at"] is not None for r in (await rows(pg, root)).values())
         # a colleague's reply owns it again, with a new owned_since
         assert await apply(store, act("shop_reply", c1, [c1, m2, root], root)) == "owned"
-        third = await rows(database_url, root)
+        third = await rows(pg, root)
         assert set(third) == {m1, m2, root, c1}
         assert third[c1]["reason"] == SHOP_REPLY_REASON
         assert third[m2]["released_at"] is None
@@ -107,31 +82,28 @@ async def test_owned_extended_released_and_owned_again(
         assert third[m1]["released_at"] is not None  # not in this reply's chain
         # released again; the same reply reported again (INBOX and Sent, or after a
         # restart of the Sent watcher) does not re-own it
-        await execute(
-            database_url, "UPDATE thread_owners SET released_at = now() WHERE thread = $1", root
-        )
+        await pg("UPDATE thread_owners SET released_at = now() WHERE thread = $1", root)
         assert await apply(store, act("shop_reply", c1, [c1, m2, root], root)) == "seen"
-        assert all(r["released_at"] is not None for r in (await rows(database_url, root)).values())
+        assert all(r["released_at"] is not None for r in (await rows(pg, root)).values())
     finally:
-        await execute(database_url, "DELETE FROM thread_owners WHERE thread = $1", root)
+        await pg("DELETE FROM thread_owners WHERE thread = $1", root)
 
 
-async def test_a_reply_the_ledger_sent_owns_nothing(engine: AsyncEngine, database_url: str) -> None:
+async def test_a_reply_the_ledger_sent_owns_nothing(db_engine: AsyncEngine, pg: Any) -> None:
     tag = uuid.uuid4().hex[:8]
     ours, customer = f"<ours-{tag}.reply@shop.example>", f"<c-{tag}@customer.example>"
-    await execute(
-        database_url,
+    await pg(
         "INSERT INTO send_ledger (id, message_key, kind, smtp_message_id, recipient, state,"
         " attempts) VALUES ($1, $2, 'reply', $3, 'c@customer.example', 'sent', 1)",
         uuid.uuid4(),
         customer,
         ours,
     )
-    store = OwnerStore(engine)
+    store = OwnerStore(db_engine)
     try:
         # ingest may see the id without brackets; the ledger stores them
         bare = ours.strip("<>")
         assert await apply(store, act("shop_reply", bare, [bare, customer], customer)) == "ours"
-        assert await rows(database_url, customer) == {}
+        assert await rows(pg, customer) == {}
     finally:
-        await execute(database_url, "DELETE FROM send_ledger WHERE smtp_message_id = $1", ours)
+        await pg("DELETE FROM send_ledger WHERE smtp_message_id = $1", ours)

@@ -29,7 +29,7 @@ log = get_logger("mailroom_responder.owners")
 # trip): a row whose updated_at is older than the last look but committed after it is
 # read again.
 _OVERLAP_S = 30.0
-_COLUMNS = "thread_id, thread, reason, last_activity_at, released_at, updated_at"
+_COLUMNS = "thread_id, thread, reason, last_activity_at, released_at, updated_at, message_key"
 _OWNED = text(
     f"SELECT {_COLUMNS}, now() AS db_now FROM thread_owners "  # noqa: S608 - constant
     "WHERE released_at IS NULL AND last_activity_at > now() - make_interval(secs => :quiet)"
@@ -68,12 +68,13 @@ class OwnerCache:
     def ready(self) -> bool:
         return self._loaded.is_set()
 
-    async def owner_of(self, thread_ids: Sequence[str]) -> str | None:
+    async def owner_of(self, thread_ids: Sequence[str], message_key: str) -> str | None:
+        """Why a person owns the thread of the mail ``message_key`` names, or None."""
         await self._loaded.wait()
-        return self.index.owner_of(thread_ids, self._clock())
+        return self.index.owner_of(thread_ids, self._clock(), message_key)
 
-    def note(self, thread_ids: Sequence[str], reason: str) -> None:
-        self.index.note(thread_ids, reason, self._clock())
+    def note(self, thread_ids: Sequence[str], reason: str, message_key: str) -> None:
+        self.index.note(thread_ids, reason, self._clock(), message_key)
 
     def observe(self, emission: Emission) -> None:
         """Called for every event the responder publishes: hand-offs are noted at once."""
@@ -89,7 +90,7 @@ class OwnerCache:
             else:
                 result = await conn.execute(_CHANGED, {"since": self._since})
             fetched = result.all()
-            db_now = fetched[0][6] if fetched else (await conn.execute(_NOW)).scalar_one()
+            db_now = fetched[0][7] if fetched else (await conn.execute(_NOW)).scalar_one()
         rows = [
             OwnerRow(
                 thread_id=str(r[0]),
@@ -98,6 +99,7 @@ class OwnerCache:
                 last_activity=_epoch(r[3]),
                 released=r[4] is not None,
                 updated=_epoch(r[5]),
+                message_key=str(r[6]),
             )
             for r in fetched
         ]

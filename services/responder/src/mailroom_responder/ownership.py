@@ -47,12 +47,16 @@ class OwnerRow:
     last_activity: float
     released: bool
     updated: float
+    # The mail that made this row owned: never held against that same mail (a hand-off
+    # redelivered after a crash is decided again as the hand-off it was).
+    message_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class _Note:
     reason: str
     at: float
+    message_key: str
 
 
 class OwnerIndex:
@@ -79,20 +83,29 @@ class OwnerIndex:
                 self._rows[row.thread_id] = row
         self._expire_notes(now)
 
-    def note(self, thread_ids: Sequence[str], reason: str, now: float) -> None:
-        """The responder just handed this thread to a person (ingest records it next)."""
+    def note(self, thread_ids: Sequence[str], reason: str, now: float, message_key: str) -> None:
+        """The responder just handed ``message_key``'s thread to a person (ingest records
+        it next)."""
         for thread_id in thread_ids:
-            self._notes[thread_id] = _Note(reason, now)
+            self._notes[thread_id] = _Note(reason, now, message_key)
 
-    def owner_of(self, thread_ids: Sequence[str], now: float) -> str | None:
-        """The reason a person owns the thread named by any of ``thread_ids``, or None."""
+    def owner_of(self, thread_ids: Sequence[str], now: float, message_key: str) -> str | None:
+        """The reason a person owns the thread named by any of ``thread_ids``, or None.
+
+        ``message_key`` is the mail being decided: what it made owned itself does not count.
+        """
         for thread_id in thread_ids:
             row = self._rows.get(thread_id)
-            if row is not None and not row.released and now - row.last_activity < self.quiet_s:
+            if (
+                row is not None
+                and not row.released
+                and now - row.last_activity < self.quiet_s
+                and row.message_key != message_key
+            ):
                 return row.reason
         for thread_id in thread_ids:
             note = self._notes.get(thread_id)
-            if note is None or now - note.at >= NOTE_TTL_S:
+            if note is None or now - note.at >= NOTE_TTL_S or note.message_key == message_key:
                 continue
             row = self._rows.get(thread_id)
             if row is not None and row.updated >= note.at:
@@ -136,9 +149,9 @@ def shop_mail(email: InboundEmail) -> Emission | None:
     )
 
 
-def handed_off(emission: Emission) -> tuple[list[str], str] | None:
-    """The thread ids and reason of a hand-off being published, else None."""
+def handed_off(emission: Emission) -> tuple[list[str], str, str] | None:
+    """The thread ids, reason and message key of a hand-off being published, else None."""
     event = emission.event
     if isinstance(event, MailboxAction) and event.action == "handoff":
-        return list(event.thread_ids), event.reason or "handed off to a person"
+        return list(event.thread_ids), event.reason or "handed off to a person", event.message_key
     return None

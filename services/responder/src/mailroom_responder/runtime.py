@@ -74,7 +74,7 @@ class TurnSink(Protocol):
 class Owners(Protocol):
     """Who owns which thread (``owners_store.OwnerCache``)."""
 
-    async def owner_of(self, thread_ids: Sequence[str]) -> str | None: ...
+    async def owner_of(self, thread_ids: Sequence[str], message_key: str) -> str | None: ...
 
 
 def _now() -> datetime:
@@ -244,7 +244,7 @@ class Runtime:
             return None  # recorded as ignored from mail.inbound, like other screened mail
         if email.disposition is not Disposition.ANSWERABLE:
             return None
-        reason = await self.owners.owner_of(thread_ids(email))
+        reason = await self.owners.owner_of(thread_ids(email), email.message_key)
         if reason is None:
             return None
         log.info("mail.human_owned", message_key=email.message_key, reason=reason[:200])

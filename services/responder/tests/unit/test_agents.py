@@ -263,7 +263,7 @@ class FakeOwners:
         self.owned = owned
         self.asked: list[list[str]] = []
 
-    async def owner_of(self, ids: Sequence[str]) -> str | None:
+    async def owner_of(self, ids: Sequence[str], message_key: str) -> str | None:
         self.asked.append(list(ids))
         return next((self.owned[i] for i in ids if i in self.owned), None)
 

@@ -392,7 +392,8 @@ class ThreadOwner(SQLModel, table=True):
     thread_id: str = Field(primary_key=True, max_length=998)
     thread: str = Field(max_length=998)
     reason: str = Field(max_length=500)
-    # The mail that made the thread owned, or its latest mail while owned.
+    # The mail that made this row owned (its hand-off, the shop's message, or the later mail
+    # that added the id): the responder never holds a mail's own ownership against it.
     message_key: str = Field(max_length=998)
     owned_since: datetime | None = _ts(nullable=False, default_now=True)
     last_activity_at: datetime | None = _ts(nullable=False, default_now=True)

@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from mailroom_admin_api.filters import as_utc
 from mailroom_admin_api.problems import ProblemError
 from mailroom_admin_api.schemas import IsoDateTime
 
-__all__ = ["CursorParam", "LimitParam", "SinceParam", "TextParam", "UntilParam", "utc"]
+__all__ = [
+    "CursorParam",
+    "LimitParam",
+    "SinceParam",
+    "TextParam",
+    "UntilParam",
+    "message_id_path",
+    "utc",
+]
 
 # PostgreSQL text cannot hold NUL; saying so in the schema keeps such input a 422.
 NO_NUL = r"^[^\x00]*$"
+
+
+def message_id_path(description: str) -> Any:
+    """A path parameter holding a Message-ID-like key (URL-encoded: ``<``, ``@``, ``>``)."""
+    return Path(
+        min_length=1,
+        max_length=998,
+        pattern=r"^[^\x00]+$",
+        description=description,
+        examples=["<CAF1234@mail.example.com>"],
+    )
+
 
 CursorParam = Annotated[
     str | None,

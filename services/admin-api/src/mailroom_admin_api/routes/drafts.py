@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from mailroom_admin_api.deps import ResourcesDep, SessionDep
 from mailroom_admin_api.draft_schemas import DraftActionOut, DraftApproveIn, DraftPage
 from mailroom_admin_api.problems import problem_responses
-from mailroom_admin_api.routes._params import CursorParam, LimitParam
+from mailroom_admin_api.routes._params import CursorParam, LimitParam, message_id_path
 from mailroom_admin_api.services.drafts import list_drafts, request_action
 from mailroom_common.topics import DRAFT_ACTIONS
 
@@ -19,13 +19,7 @@ router = APIRouter(prefix="/v1/drafts", tags=["drafts"])
 
 MessageKeyParam = Annotated[
     str,
-    Path(
-        min_length=1,
-        max_length=998,
-        pattern=r"^[^\x00]+$",
-        description="The task's message key (URL-encoded), as GET /v1/drafts lists it.",
-        examples=["<CAF1234@mail.example.com>"],
-    ),
+    message_id_path("The task's message key (URL-encoded), as GET /v1/drafts lists it."),
 ]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from mailroom_admin_api.deps import SessionDep, SettingsDep
 from mailroom_admin_api.problems import problem_responses
-from mailroom_admin_api.routes._params import CursorParam, LimitParam
+from mailroom_admin_api.routes._params import CursorParam, LimitParam, message_id_path
 from mailroom_admin_api.services.threads import list_owned_threads, release_thread
 from mailroom_admin_api.thread_schemas import OwnedThreadPage, ThreadReleaseOut
 from mailroom_admin_api.threads_logic import DEFAULT_RELEASED_BY
@@ -19,13 +19,7 @@ router = APIRouter(prefix="/v1/threads", tags=["threads"])
 
 ThreadParam = Annotated[
     str,
-    Path(
-        min_length=1,
-        max_length=998,
-        pattern=r"^[^\x00]+$",
-        description="The thread's group id (URL-encoded), as GET /v1/threads/owned lists it.",
-        examples=["<CAF1234@mail.example.com>"],
-    ),
+    message_id_path("The thread's group id (URL-encoded), as GET /v1/threads/owned lists it."),
 ]
 
 

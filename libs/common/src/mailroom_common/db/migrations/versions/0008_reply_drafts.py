@@ -11,19 +11,12 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from mailroom_common.db.migrations.columns import timestamp as _ts
+
 revision: str = "0008"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-
-def _ts(name: str, *, nullable: bool = True, default_now: bool = False) -> sa.Column[object]:
-    return sa.Column(
-        name,
-        sa.DateTime(timezone=True),
-        server_default=sa.text("now()") if default_now else None,
-        nullable=nullable,
-    )
 
 
 def upgrade() -> None:

@@ -10,19 +10,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from mailroom_common.db.migrations.columns import timestamp as _ts
+
 revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-
-def _ts(name: str, *, nullable: bool = True, default_now: bool = False) -> sa.Column[object]:
-    return sa.Column(
-        name,
-        sa.DateTime(timezone=True),
-        server_default=sa.text("now()") if default_now else None,
-        nullable=nullable,
-    )
 
 
 def upgrade() -> None:
