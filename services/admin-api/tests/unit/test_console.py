@@ -300,6 +300,8 @@ def test_number_formats_per_language() -> None:
     assert es.number(12345) == "12\u2009345"
     assert en.money(0.0123) == "US$0.0123"
     assert es.money(12.5) == "12,50 US$"
+    assert en.money(0.5) == "US$0.50"
+    assert en.money(0.0) == "US$0.00"
     assert en.duration(42) == "42 s"
     assert en.duration(3 * 3600 + 120) == "3 h 2 min"
     assert en.duration(None) == "—"
@@ -345,3 +347,7 @@ def test_day_chart_stacks_automated_below_the_rest() -> None:
     assert full.automated_y + full.automated_h == pytest.approx(chart.plot_bottom, abs=0.1)
     assert empty.automated_h == empty.other_h == 0
     assert full.label == "1"
+    assert [v for _, v in chart.ticks] == [0, 5, 10]
+    assert [v for _, v in day_chart(days[:1] * 1).ticks] == [0, 5, 10]
+    odd = day_chart([DayVolume(day=date(2026, 12, 1), tasks=4, answerable=4, automated=1)])
+    assert [v for _, v in odd.ticks] == [0, 5]

@@ -81,7 +81,7 @@ def day_chart(days: list[DayVolume]) -> DayChart:
                 label=str(d.day.day),
             )
         )
-    ticks = [(round(plot_bottom - plot_h * f, 1), round(y_max * f)) for f in (0, 0.5, 1)]
-    if y_max == 1:
-        ticks = [ticks[0], ticks[2]]
+    # Gridlines at 0, the top and, when it is a whole number, the middle.
+    values = [0, y_max // 2, y_max] if y_max % 2 == 0 else [0, y_max]
+    ticks = [(round(plot_bottom - plot_h * v / y_max, 1), v) for v in values]
     return DayChart(WIDTH, HEIGHT, LEFT, TOP, plot_bottom, y_max, ticks, bars)

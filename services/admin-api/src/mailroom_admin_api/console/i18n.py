@@ -80,12 +80,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "today.tasks": ("Correos", "Emails"),
     "today.automation_rate": ("Respondidos sin persona", "Answered without a person"),
     "today.first_response": ("Primera respuesta", "First response"),
-    "today.p50_p90": ("p50 {p50} · p90 {p90}", "p50 {p50} · p90 {p90}"),
+    "today.p50": ("p50 {v}", "p50 {v}"),
+    "today.p90": ("p90 {v}", "p90 {v}"),
     "today.waiting": ("Esperan a una persona", "Waiting for a person"),
     "today.oldest": ("la más antigua espera {age}", "the oldest has waited {age}"),
     "today.dead_letters": ("Mensajes fallidos sin resolver", "Dead letters open"),
     "today.llm_cost": ("Coste del LLM hoy (UTC)", "LLM cost today (UTC)"),
-    "today.llm_requests": ("{n} llamadas", "{n} calls"),
+    "today.llm_requests": ("llamadas: {n}", "calls: {n}"),
     "today.none": ("ninguno", "none"),
     "today.by_route": ("Por ruta", "By route"),
     "today.by_status": ("Por resultado", "By outcome"),
@@ -184,7 +185,12 @@ class Translator:
         return f"{text} %" if self.lang == "es" else f"{text}%"
 
     def money(self, usd: float) -> str:
-        text = self.number(usd, 4 if 0 < usd < 1 else 2)
+        # Cents; below a dollar up to four decimals, so a quiet day's small sums show.
+        decimals = 2
+        if 0 < usd < 1:
+            digits = f"{usd:.4f}".rstrip("0")
+            decimals = max(2, len(digits.split(".", 1)[1]))
+        text = self.number(usd, decimals)
         return f"{text} US$" if self.lang == "es" else f"US${text}"
 
     def duration(self, seconds: float | None) -> str:
