@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -83,6 +84,10 @@ class EmailTask(SQLModel, table=True):
         Index("ix_email_tasks_from_address", "from_address"),
         # The sender's redrive sweep looks for tasks left in 'received' since a time.
         Index("ix_email_tasks_status_updated", "status", "updated_at"),
+        # Every windowed figure (console Today, /v1/stats) filters on created_at.
+        Index("ix_email_tasks_created_at", "created_at"),
+        # The waiting list (hand-offs oldest first): status, then its status time.
+        Index("ix_email_tasks_waiting", "status", text("coalesce(status_at, created_at)"), "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -136,6 +141,8 @@ class TaskStatusChange(SQLModel, table=True):
     """Every status an email went through, when and why (one row per event)."""
 
     __tablename__ = "task_status_changes"
+    # Hand-off reasons in a window: status and time.
+    __table_args__ = (Index("ix_task_status_changes_status_occurred", "status", "occurred_at"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     event_id: uuid.UUID = Field(unique=True)
