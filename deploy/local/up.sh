@@ -73,6 +73,7 @@ cat <<TXT
 
 mailroom is running ($([ "$using_env" = 1 ] && echo "configuration from .env" || echo "local defaults")).
   LLM:         $([ "$offline_llm" = 1 ] && echo "the offline LLM at ${GROQ_BASE_URL}" || echo "${GROQ_BASE_URL:-none} (MAILROOM_OFFLINE_LLM=${MAILROOM_OFFLINE_LLM:-auto})")
+  console:     http://127.0.0.1:${ADMIN_PORT}/console (sign in with the token below)
   admin API:   http://127.0.0.1:${ADMIN_PORT}/docs
   token:       ${ADMIN_API_TOKEN}
   try:         curl -H "Authorization: Bearer ${ADMIN_API_TOKEN}" http://127.0.0.1:${ADMIN_PORT}/v1/tasks
