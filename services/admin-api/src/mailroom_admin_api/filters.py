@@ -55,6 +55,7 @@ class TaskFilter:
     sender: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    subject: str | None = None  # a part of the subject, case-insensitive
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,3 +214,14 @@ async def test_the_provider_panel_is_live(page: Any, console: Any, eventually_fn
     assert await shows("8 of 8 requests in the window")
     await console.screenshot(page, "today-provider-open")
     assert page.problems == []
+
+
+async def test_an_ended_session_takes_the_live_page_to_sign_in(
+    page: Any, context: Any, console: Any
+) -> None:
+    await console.sign_in(page)
+    await context.clear_cookies()
+    # The next poll of the provider panel is refused; htmx sends the whole page to sign-in,
+    # to come back to this page (not to the fragment) afterwards.
+    await page.wait_for_url(f"{console.url}/console/sign-in", timeout=15_000)
+    assert await page.get_by_role("heading", name="Sign in").is_visible()

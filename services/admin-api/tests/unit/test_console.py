@@ -82,7 +82,20 @@ async def test_htmx_requests_without_a_session_redirect_the_whole_page(
 ) -> None:
     response = await client.get("/console/fragments/providers", headers={"HX-Request": "true"})
     assert response.status_code == 204
-    assert response.headers["hx-redirect"].startswith("/console/sign-in")
+    assert response.headers["hx-redirect"] == "/console/sign-in"
+    # Back to the page the fragment is part of, never to another site.
+    for current, expected in (
+        (
+            "http://admin.test/console/mail?status=sent",
+            "/console/sign-in?next=/console/mail%3Fstatus%3Dsent",
+        ),
+        ("https://evil.example/x", "/console/sign-in"),
+    ):
+        response = await client.get(
+            "/console/fragments/providers",
+            headers={"HX-Request": "true", "HX-Current-URL": current},
+        )
+        assert response.headers["hx-redirect"] == expected
 
 
 async def test_sign_in_sets_a_signed_session_cookie_not_the_token(

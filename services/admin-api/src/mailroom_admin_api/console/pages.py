@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated, Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Depends, Request
@@ -44,6 +44,7 @@ from mailroom_admin_api.console.csrf import (
     tokens_match,
 )
 from mailroom_admin_api.console.i18n import LANGUAGE_COOKIE, Translator, negotiate
+from mailroom_admin_api.console.security import safe_next
 from mailroom_admin_api.console.session import SESSION_COOKIE, ConsoleSession, SessionSigner
 from mailroom_admin_api.settings import AdminSettings
 
@@ -73,8 +74,8 @@ class NavItem:
 # sets its href (and its route module is listed in console/routes/__init__.py).
 NAV: tuple[NavItem, ...] = (
     NavItem("today", "nav.today", "/console"),
-    NavItem("needs_person", "nav.needs_person", None),
-    NavItem("drafts", "nav.drafts", None),
+    NavItem("needs_person", "nav.needs_person", "/console/person"),
+    NavItem("drafts", "nav.drafts", "/console/drafts"),
     NavItem("mail", "nav.mail", None),
     NavItem("dead_letters", "nav.dead_letters", None),
 )
@@ -185,12 +186,20 @@ def public_view(request: Request) -> ConsoleView:
 PublicViewDep = Annotated[ConsoleView, Depends(public_view)]
 
 
+def _return_path(view: ConsoleView) -> str:
+    """Where the browser goes back to after signing in."""
+    request = view.request
+    if request.headers.get("hx-request") == "true":
+        # An htmx request (a poll, a fragment) is part of the page the browser shows.
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        return safe_next(current.path + (f"?{current.query}" if current.query else ""))
+    # A form post cannot be repeated: back to the landing page instead.
+    return view.here() if request.method == "GET" else "/console"
+
+
 def signed_in_view(view: PublicViewDep) -> ConsoleView:
     if view.session is None:
-        request = view.request
-        # After sign-in the browser comes back here; a form post cannot be repeated, so
-        # it comes back to the landing page instead.
-        raise SignInRequired(view.here() if request.method == "GET" else "/console")
+        raise SignInRequired(_return_path(view))
     return view
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mailroom_common.db.models import ReprocessRequest
 
-__all__ = ["claim", "get"]
+__all__ = ["claim", "for_message_key", "get"]
 
 
 async def claim(
@@ -42,3 +44,13 @@ async def claim(
 
 async def get(session: AsyncSession, request_key: str) -> ReprocessRequest | None:
     return await session.get(ReprocessRequest, request_key)
+
+
+async def for_message_key(session: AsyncSession, message_key: str) -> Sequence[ReprocessRequest]:
+    """Every reprocess request of one task, oldest first (the operator's actions)."""
+    stmt = (
+        select(ReprocessRequest)
+        .where(ReprocessRequest.message_key == message_key)
+        .order_by(col(ReprocessRequest.created_at), col(ReprocessRequest.request_key))
+    )
+    return (await session.exec(stmt)).all()

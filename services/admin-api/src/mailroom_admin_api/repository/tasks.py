@@ -19,6 +19,7 @@ __all__ = [
     "deliveries",
     "get_by_message_key",
     "get_task",
+    "ids_by_message_key",
     "latest_decision_reasons",
     "list_tasks",
     "sent_reply_exists",
@@ -37,6 +38,10 @@ async def list_tasks(
         stmt = stmt.where(EmailTask.route == flt.route)
     if flt.sender is not None:
         stmt = stmt.where(func.lower(EmailTask.from_address) == flt.sender.lower())
+    if flt.subject:
+        # A part of the subject; LIKE's wildcards in the input are matched literally.
+        part = flt.subject.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(col(EmailTask.subject).ilike(f"%{part}%", escape="\\"))
     if flt.since is not None:
         stmt = stmt.where(created >= flt.since)
     if flt.until is not None:
@@ -63,6 +68,18 @@ async def latest_decision_reasons(
         .order_by(key, col(TaskStatusChange.occurred_at).desc(), col(TaskStatusChange.id).desc())
     )
     return {k: r for k, r in (await session.exec(stmt)).all() if r}
+
+
+async def ids_by_message_key(
+    session: AsyncSession, message_keys: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    """message key -> task id, for the keys that have a task."""
+    if not message_keys:
+        return {}
+    stmt = select(EmailTask.message_key, EmailTask.id).where(
+        col(EmailTask.message_key).in_(message_keys)
+    )
+    return dict((await session.exec(stmt)).all())
 
 
 async def get_task(session: AsyncSession, task_id: uuid.UUID) -> EmailTask | None:

@@ -51,6 +51,9 @@ async def list_tasks(
     sender: Annotated[
         str | None, TextParam("Sender address, case-insensitive.", "ana@example.com")
     ] = None,
+    subject: Annotated[
+        str | None, TextParam("A part of the subject, case-insensitive.", "pedido", 998)
+    ] = None,
     since: SinceParam = None,
     until: UntilParam = None,
     cursor: CursorParam = None,
@@ -60,6 +63,7 @@ async def list_tasks(
         statuses=tuple(s.value for s in status or ()),
         route=route.value if route is not None else None,
         sender=sender,
+        subject=subject,
         since=utc("since", since),
         until=utc("until", until),
     )

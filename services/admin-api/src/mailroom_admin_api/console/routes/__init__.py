@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mailroom_admin_api.console.routes import auth, today
+from mailroom_admin_api.console.routes import auth, drafts, person, today
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, today.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    today.router,
+    person.router,
+    drafts.router,
+)
