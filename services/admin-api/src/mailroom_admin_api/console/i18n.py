@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from mailroom_admin_api.console.messages_drafts import MESSAGES as DRAFTS_MESSAGES
-from mailroom_admin_api.console.messages_person import MESSAGES as PERSON_MESSAGES
+from mailroom_admin_api.console.messages_mail import MAIL_MESSAGES
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -153,8 +152,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.shadowed": ("Sombra (no enviado)", "Shadow (not sent)"),
     "status.discarded": ("Descartado", "Discarded"),
 }
-MESSAGES.update(PERSON_MESSAGES)  # Needs a person
-MESSAGES.update(DRAFTS_MESSAGES)  # Drafts
+MESSAGES.update(MAIL_MESSAGES)  # the Mail and Dead letters pages
 
 
 @dataclass(frozen=True, slots=True)
