@@ -74,6 +74,7 @@ class TaskStatus(enum.StrEnum):
     DRAFTED = "drafted"  # the reply waits in the Drafts folder for a person to send it
     SHADOWED = "shadowed"  # shadow mode: decided and recorded, nothing sent or filed
     DISCARDED = "discarded"  # the operator threw the draft away: nothing is sent
+    RESOLVED = "resolved"  # a person answered a hand-off or owned mail (operator): final
 
 
 TERMINAL_STATUSES = frozenset(
@@ -89,6 +90,7 @@ TERMINAL_STATUSES = frozenset(
         TaskStatus.DRAFTED,
         TaskStatus.SHADOWED,
         TaskStatus.DISCARDED,
+        TaskStatus.RESOLVED,
     }
 )
 

@@ -20,6 +20,9 @@ _DRAFT_EXAMPLE: dict[str, Any] = {
     "route": "faq",
     "folder": "Drafts",
     "created_at": "2026-11-27T10:00:02Z",
+    "customer_from": "ana@example.com",
+    "customer_subject": "¿Hacen envíos a Rosario?",
+    "customer_text": "Hola, ¿hacen envíos a Rosario?",
 }
 
 
@@ -39,6 +42,17 @@ class DraftOut(BaseModel):
     route: str | None = None
     folder: str | None = Field(default=None, description="The Drafts folder it was filed in.")
     created_at: datetime
+    customer_from: str | None = Field(
+        default=None, description="Who wrote the mail it answers (from the task)."
+    )
+    customer_subject: str | None = Field(
+        default=None, description="The subject of the customer's mail (from the task)."
+    )
+    customer_text: str | None = Field(
+        default=None,
+        description="The customer's new text (quotes removed), as stored with the task; plain "
+        "text, never HTML. Null when the task holds no original.",
+    )
 
 
 class DraftPage(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["HandoffOut", "HandoffPage", "WaitingStatus"]
+__all__ = ["HandoffOut", "HandoffPage", "ResolveOut", "WaitingStatus"]
 
 WaitingStatus = Literal["handoff", "human_owned"]
 
@@ -61,3 +61,30 @@ class HandoffPage(BaseModel):
     total_waiting: int = Field(
         ge=0, description="Tasks matching the filters on all pages (the cursor aside)."
     )
+
+
+class ResolveOut(BaseModel):
+    """The resolution was published to ``mail.status``; the task becomes ``resolved`` once
+    the projector applies it (within a second or so)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "3f0c5a52-8a8e-4d8e-9a55-3f1f1f0a9c11",
+                    "message_key": "<CAF1234@mail.example.com>",
+                    "status": "resolved",
+                    "previous_status": "handoff",
+                    "event_id": "0b7f6c1e-3f5e-4d0a-9d7c-2a1b3c4d5e6f",
+                    "resolved_by": "operator",
+                }
+            ]
+        }
+    )
+
+    task_id: uuid.UUID
+    message_key: str
+    status: Literal["resolved"] = "resolved"
+    previous_status: WaitingStatus
+    event_id: uuid.UUID = Field(description="The StatusChanged event's id (one per task).")
+    resolved_by: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,9 @@ class OwnedThreadOut(BaseModel):
     )
     from_address: str | None = Field(
         default=None, description="The sender of message_key's task; null when unknown."
+    )
+    task_id: uuid.UUID | None = Field(
+        default=None, description="The task of that message (open it in /v1/tasks/{id})."
     )
 
 

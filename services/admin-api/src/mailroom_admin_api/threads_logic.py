@@ -50,6 +50,7 @@ def owned_thread_out(row: OwnedThreadRow, quiet_days: float) -> OwnedThreadOut:
         ids=row.ids,
         subject=row.subject,
         from_address=row.from_address,
+        task_id=row.task_id,
     )
 
 

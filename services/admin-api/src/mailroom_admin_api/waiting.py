@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from mailroom_common.events import TaskStatus
 
-__all__ = ["WAITING_STATUSES", "HandoffFilter", "age_seconds", "waiting_statuses"]
+__all__ = [
+    "RESOLVE_NAMESPACE",
+    "WAITING_STATUSES",
+    "HandoffFilter",
+    "age_seconds",
+    "resolve_event_id",
+    "resolve_refusal",
+    "resolved_reason",
+    "waiting_statuses",
+]
 
 # Handed to a person by the responder, or owned by a person from the start.
 WAITING_STATUSES: tuple[str, ...] = (TaskStatus.HANDOFF.value, TaskStatus.HUMAN_OWNED.value)
@@ -34,3 +44,29 @@ def age_seconds(waiting_since: datetime, now: datetime) -> float:
     """Seconds from ``waiting_since`` to ``now``; never negative (another host's clock may
     be ahead of ours)."""
     return max(0.0, (now - waiting_since).total_seconds())
+
+
+# A task is resolved once: the same task's resolution is the same event (so a double click
+# or a retried request before the projector caught up is dropped by processed_events).
+RESOLVE_NAMESPACE = uuid.UUID("0c6f3a4e-6d38-4b8e-9f52-7a1d2c5e9b15")
+
+
+def resolve_event_id(message_key: str) -> uuid.UUID:
+    return uuid.uuid5(RESOLVE_NAMESPACE, f"{message_key}\x00resolved")
+
+
+def resolve_refusal(status: str) -> str | None:
+    """Why a task in ``status`` cannot be marked resolved (None: it can)."""
+    if status in WAITING_STATUSES:
+        return None
+    if status == TaskStatus.RESOLVED.value:
+        return "The task is resolved already."
+    return (
+        f"The task is {status.replace('_', ' ')}: only a task waiting for a person "
+        "(handoff, human_owned) can be marked resolved."
+    )
+
+
+def resolved_reason(resolved_by: str, via: str) -> str:
+    """The history row's reason: who marked it resolved, and where."""
+    return f"resolved by a person in the {via} ({resolved_by})"

@@ -57,7 +57,12 @@ async def test_pending_drafts_are_listed_newest_first_in_pages(
     now = datetime.now(UTC)
     try:
         await seeder.add(
-            seeder.task(1, created_at=now, status="drafted"),
+            seeder.task(
+                1,
+                created_at=now,
+                status="drafted",
+                original=seeder.inbound(1).model_dump(mode="json"),
+            ),
             _draft(seeder, 1, created_at=now - timedelta(minutes=3)),
             _draft(seeder, 2, created_at=now - timedelta(minutes=2), kind="handoff_ack"),
             _draft(seeder, 3, created_at=now - timedelta(minutes=1)),
@@ -83,6 +88,11 @@ async def test_pending_drafts_are_listed_newest_first_in_pages(
         assert one["subject"] == "Re: subject 1"
         assert one["reply_text"] == "Hola 1, enviamos a todo el país."
         assert one["task_id"] is not None
+        # The customer's mail it answers, from the task and its stored original.
+        assert one["customer_from"] == f"customer1@{seeder.tag}.example.com"
+        assert one["customer_subject"] == "subject 1"
+        assert one["customer_text"] == "hola 1"
+        assert page["items"][0]["customer_text"] is None  # no task yet
         assert (await app.client.get("/v1/drafts")).json()["items"][0]["task_id"] is None
         bad = await app.client.get("/v1/drafts", params={"cursor": "nope"})
         assert bad.status_code == 400

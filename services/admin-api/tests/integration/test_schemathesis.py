@@ -135,7 +135,8 @@ def test_api_conforms_to_its_schema(own_database_url: str, kafka_topics: Any, to
     assert "POST /v1/drafts/{message_key}/approve" in labels
     assert "GET /v1/threads/owned" in labels
     assert "POST /v1/threads/{thread}/release" in labels
-    assert len(operations) == 20, labels
+    assert "POST /v1/tasks/{task_id}/resolve" in labels
+    assert len(operations) == 21, labels
     failures: list[str] = []
     try:
         for operation in operations:

@@ -9,6 +9,10 @@ partitions, retries). The rules that make the final row independent of arrival o
   ties (a ``sent`` and a ``processing`` stamped in the same microsecond → ``sent``), and the
   last two make the comparison total, hence the result the maximum over all events
   whatever the order. A late ``processing`` therefore never overwrites ``sent``.
+  ``resolved`` (a person answered the hand-off, recorded by the admin API) is final: it
+  orders above every other status whatever its time, so a handoff acknowledgement's send
+  report or a responder's redelivered hand-off that comes later never reopens it (a
+  resolved task is not reprocessable, so no new run moves it either).
 * **History**: every event with a status appends one ``task_status_changes`` row (unique
   by event id), winner or not, so "when and why" is complete.
 * **Descriptive fields** (route, intent, model, reply text, trace id, last error): set by
@@ -48,7 +52,7 @@ from mailroom_common.events import (
     TaskStatus,
 )
 
-__all__ = ["RANK", "HistoryEntry", "TaskRow", "affects_task", "apply_event", "empty_row"]
+__all__ = ["FINAL", "RANK", "HistoryEntry", "TaskRow", "affects_task", "apply_event", "empty_row"]
 
 RANK: dict[str, int] = {
     TaskStatus.RECEIVED: 0,
@@ -66,7 +70,10 @@ RANK: dict[str, int] = {
     TaskStatus.DRAFTED: 4,
     TaskStatus.SHADOWED: 4,
     TaskStatus.DISCARDED: 4,
+    TaskStatus.RESOLVED: 5,
 }
+# Statuses no later event replaces (the first element of the ordering key).
+FINAL: frozenset[str] = frozenset({TaskStatus.RESOLVED.value})
 _REPLIED = frozenset({TaskStatus.REPLIED, TaskStatus.SENT})
 # Stages whose dead letter ends the task; the sender reports its own failures as SEND_FAILED.
 _TASK_ENDING_DEAD_LETTER_STAGES = frozenset({"ingest", "responder"})
@@ -118,9 +125,11 @@ def empty_row(message_key: str) -> TaskRow:
     return TaskRow(message_key=message_key)
 
 
-def _key(at: datetime | None, status: str, reason: str | None) -> tuple[datetime, int, str, str]:
+def _key(
+    at: datetime | None, status: str, reason: str | None
+) -> tuple[bool, datetime, int, str, str]:
     assert at is not None
-    return (at, RANK.get(status, 0), status, reason or "")
+    return (status in FINAL, at, RANK.get(status, 0), status, reason or "")
 
 
 def _fill(current: str | None, new: str | None, *, wins: bool) -> str | None:

@@ -319,3 +319,60 @@ def test_a_late_older_decision_does_not_replace_a_newer_one() -> None:
         at(11),
         "sent",
     )
+
+
+def handoff_resolved() -> list[Ev]:
+    return [
+        inbound(),
+        status(TaskStatus.PROCESSING, 1, producer="responder"),
+        status(TaskStatus.HANDOFF, 2, reason="angry customer", route=Route.HANDOFF),
+        status(
+            TaskStatus.RESOLVED,
+            10,
+            reason="resolved by a person in the console (operator)",
+            producer="admin-api",
+        ),
+        # Later reports of the same run: the acknowledgement's send, a redelivered hand-off.
+        status(TaskStatus.HANDOFF, 20, reason="handoff_ack sent; accepted: 250 OK"),
+        status(TaskStatus.HUMAN_OWNED, 30, reason="thread owned by a person: handoff"),
+    ]
+
+
+def test_resolved_overrides_a_handoff_and_nothing_later_reopens_it() -> None:
+    row, history = project(handoff_resolved())
+    assert row is not None
+    assert row.status == "resolved"
+    assert row.status_reason == "resolved by a person in the console (operator)"
+    assert row.status_at == at(10)
+    assert row.route == "handoff"
+    # Every event is still part of the history.
+    assert [h.status for h in sorted(history.values(), key=lambda h: h.occurred_at)] == [
+        "received",
+        "processing",
+        "handoff",
+        "resolved",
+        "handoff",
+        "human_owned",
+    ]
+
+
+def test_resolved_is_the_same_in_any_order() -> None:
+    events = handoff_resolved()
+    expected = project(events)
+    rng = random.Random(15)
+    for _ in range(200):
+        batch = events + rng.sample(events, k=rng.randint(1, len(events)))
+        rng.shuffle(batch)
+        assert project(batch) == expected
+
+
+def test_resolved_overrides_human_owned_and_even_a_later_sent() -> None:
+    row, _ = project(
+        [
+            status(TaskStatus.HUMAN_OWNED, 1, reason="thread owned by a person: shop reply"),
+            status(TaskStatus.RESOLVED, 2, reason="resolved", producer="admin-api"),
+            status(TaskStatus.SENT, 3, reason="accepted: 250 OK"),
+        ]
+    )
+    assert row is not None
+    assert row.status == "resolved"

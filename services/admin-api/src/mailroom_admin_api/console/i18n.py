@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from mailroom_admin_api.console.messages_drafts import MESSAGES as DRAFTS_MESSAGES
 from mailroom_admin_api.console.messages_mail import MAIL_MESSAGES
+from mailroom_admin_api.console.messages_person import MESSAGES as PERSON_MESSAGES
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -153,6 +155,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.discarded": ("Descartado", "Discarded"),
 }
 MESSAGES.update(MAIL_MESSAGES)  # the Mail and Dead letters pages
+MESSAGES.update(PERSON_MESSAGES)  # Needs a person
+MESSAGES.update(DRAFTS_MESSAGES)  # Drafts
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,8 +74,8 @@ class NavItem:
 # sets its href (and its route module is listed in console/routes/__init__.py).
 NAV: tuple[NavItem, ...] = (
     NavItem("today", "nav.today", "/console"),
-    NavItem("needs_person", "nav.needs_person", None),
-    NavItem("drafts", "nav.drafts", None),
+    NavItem("needs_person", "nav.needs_person", "/console/person"),
+    NavItem("drafts", "nav.drafts", "/console/drafts"),
     NavItem("mail", "nav.mail", "/console/mail"),
     NavItem("dead_letters", "nav.dead_letters", "/console/dead-letters"),
 )

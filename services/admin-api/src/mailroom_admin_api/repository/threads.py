@@ -39,6 +39,7 @@ class OwnedThreadRow:
     ids: int
     subject: str | None
     from_address: str | None
+    task_id: uuid.UUID | None = None  # that message's task, once projected
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ async def list_owned(
         owned.c.ids,
         col(EmailTask.subject),
         col(EmailTask.from_address),
+        col(EmailTask.id).label("task_id"),
     ]
     stmt = (
         select(*columns)
@@ -134,6 +136,7 @@ async def list_owned(
             ids=int(r.ids),
             subject=r.subject,
             from_address=r.from_address,
+            task_id=r.task_id,
         )
         for r in rows
     ]

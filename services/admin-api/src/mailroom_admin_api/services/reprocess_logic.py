@@ -47,6 +47,7 @@ _WHY_NOT = {
     TaskStatus.REPLIED.value: "its reply is on its way to the sender",
     TaskStatus.UNCERTAIN.value: "its reply may already have reached the customer",
     TaskStatus.HANDOFF.value: "a person is answering it",
+    TaskStatus.RESOLVED.value: "a person answered it",
     TaskStatus.SEND_FAILED.value: (
         "the send ledger holds its reply as failed or suppressed, so a new run's reply "
         "would not be sent either"

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from mailroom_admin_api.console.routes import auth, dead_letters, mail, today
+from mailroom_admin_api.console.routes import auth, dead_letters, drafts, mail, person, today
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth.router,
     today.router,
+    person.router,
+    drafts.router,
     mail.router,
     dead_letters.router,
 )
