@@ -80,6 +80,13 @@ class AdminSettings(BaseSettings):
         description="Mark console cookies Secure even on plain HTTP (behind a TLS-terminating "
         "proxy); HTTPS requests get Secure cookies anyway.",
     )
+    console_chart_cache_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Seconds the Today chart keeps the figures of the days before today "
+        "(today's are always live; 0 reads them every time).",
+    )
     console_refresh_s: int = Field(
         default=5,
         ge=1,

@@ -108,6 +108,7 @@ def console_server(
         ADMIN_HOST="127.0.0.1",
         ADMIN_PORT=str(port),
         ADMIN_CONSOLE_REFRESH_S="1",
+        ADMIN_CONSOLE_CHART_CACHE_S="0",  # tests seed past days and look again at once
         DATABASE_URL=database_url,
         DATABASE_POOL_SIZE="2",
         KAFKA_BOOTSTRAP_SERVERS=console_kafka.bootstrap_servers,

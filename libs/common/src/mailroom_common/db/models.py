@@ -85,9 +85,16 @@ class EmailTask(SQLModel, table=True):
         # The sender's redrive sweep looks for tasks left in 'received' since a time.
         Index("ix_email_tasks_status_updated", "status", "updated_at"),
         # Every windowed figure (console Today, /v1/stats) filters on created_at.
-        Index("ix_email_tasks_created_at", "created_at"),
-        # The waiting list (hand-offs oldest first): status, then its status time.
-        Index("ix_email_tasks_waiting", "status", text("coalesce(status_at, created_at)"), "id"),
+        Index("ix_email_tasks_created_at", "created_at", postgresql_include=["status", "route"]),
+        # The task list's sender filter is case-insensitive.
+        Index("ix_email_tasks_sender_lower", text("lower(from_address)")),
+        # The waiting list (hand-offs oldest first) over the statuses that wait for a person.
+        Index(
+            "ix_email_tasks_waiting",
+            text("coalesce(status_at, created_at)"),
+            "id",
+            postgresql_where=text("status IN ('handoff', 'human_owned')"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

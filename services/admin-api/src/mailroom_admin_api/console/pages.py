@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Annotated, Any, cast
 from urllib.parse import quote, urlsplit
@@ -46,6 +46,7 @@ from mailroom_admin_api.console.csrf import (
 from mailroom_admin_api.console.i18n import LANGUAGE_COOKIE, Translator, negotiate
 from mailroom_admin_api.console.security import safe_next
 from mailroom_admin_api.console.session import SESSION_COOKIE, ConsoleSession, SessionSigner
+from mailroom_admin_api.services.stats import PastDays
 from mailroom_admin_api.settings import AdminSettings
 
 __all__ = [
@@ -89,6 +90,8 @@ class ConsoleState:
     signer: SessionSigner
     templates: jinja2.Environment
     asset_version: str
+    # The Today chart's days before today, re-read at most once a minute.
+    past_days: PastDays = field(default_factory=PastDays)
 
 
 def _asset_version() -> str:
@@ -112,7 +115,8 @@ def build_state(settings: AdminSettings, key: bytes) -> ConsoleState:
         lstrip_blocks=True,
     )
     signer = SessionSigner(key, settings.console_session_hours * 3600)
-    return ConsoleState(settings, signer, templates, _asset_version())
+    past = PastDays(ttl_s=settings.console_chart_cache_s)
+    return ConsoleState(settings, signer, templates, _asset_version(), past)
 
 
 class SignInRequired(Exception):

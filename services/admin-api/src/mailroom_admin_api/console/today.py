@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from mailroom_admin_api.console.charts import DayChart, day_chart
 from mailroom_admin_api.schemas import DayVolume, LlmDay, StatsOut
 from mailroom_admin_api.services.handoffs import list_handoffs
-from mailroom_admin_api.services.stats import compute_stats, daily_volumes
+from mailroom_admin_api.services.stats import PastDays, compute_stats, daily_volumes
 from mailroom_admin_api.waiting import HandoffFilter
 
 __all__ = ["CHART_DAYS", "TodayFigures", "today_figures"]
@@ -44,10 +44,12 @@ class TodayFigures:
         return sorted(self.stats.by_status.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-async def today_figures(session: AsyncSession, now: datetime) -> TodayFigures:
+async def today_figures(
+    session: AsyncSession, now: datetime, past: PastDays | None = None
+) -> TodayFigures:
     stats = await compute_stats(session, WINDOW, timedelta(hours=24), now)
     oldest = await list_handoffs(session, HandoffFilter(), None, 1, now=now)
-    days = await daily_volumes(session, CHART_DAYS, now)
+    days = await daily_volumes(session, CHART_DAYS, now, past)
     today = now.date()
     return TodayFigures(
         now=now,

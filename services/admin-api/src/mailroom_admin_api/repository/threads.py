@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Uuid, and_, cast, func, literal, update
+from sqlalchemy import Uuid, cast, func, literal, true, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,26 +73,23 @@ def _owned_groups(quiet: timedelta) -> Any:
     )
 
 
-def _latest_rows() -> Any:
-    """Each unreleased row numbered within its thread, newest activity first (ties: the most
-    recently owned, then the id), so ``rn = 1`` carries the thread's reason and message."""
-    rank = func.row_number().over(
-        partition_by=col(ThreadOwner.thread),
-        order_by=(
+def _latest_row(thread: Any) -> Any:
+    """The newest-activity unreleased row of ``thread`` (ties: the most recently owned, then
+    the id): it carries the thread's reason and message. A LATERAL lookup, run only for the
+    threads of the page (one index range per thread, ``ix_thread_owners_thread``)."""
+    return (
+        select(
+            col(ThreadOwner.reason).label("reason"),
+            col(ThreadOwner.message_key).label("message_key"),
+        )
+        .where(col(ThreadOwner.thread) == thread, _unreleased())
+        .order_by(
             col(ThreadOwner.last_activity_at).desc(),
             col(ThreadOwner.owned_since).desc(),
             col(ThreadOwner.thread_id).desc(),
-        ),
-    )
-    return (
-        select(
-            col(ThreadOwner.thread).label("thread"),
-            col(ThreadOwner.reason).label("reason"),
-            col(ThreadOwner.message_key).label("message_key"),
-            rank.label("rn"),
         )
-        .where(_unreleased())
-        .subquery("latest")
+        .limit(1)
+        .lateral("latest")
     )
 
 
@@ -101,29 +98,42 @@ async def list_owned(
 ) -> Sequence[OwnedThreadRow]:
     """Owned threads, most recent activity first, with their task's subject and sender."""
     owned = _owned_groups(quiet)
-    latest = _latest_rows()
     sort_key = cast(func.md5(owned.c.thread), Uuid(as_uuid=True))
-    columns: list[Any] = [
+    page_columns: list[Any] = [
         owned.c.thread,
         sort_key.label("sort_key"),
-        latest.c.reason,
-        latest.c.message_key,
         owned.c.owned_since,
         owned.c.last_activity_at,
         owned.c.ids,
+    ]
+    page_stmt = select(*page_columns)
+    if cursor is not None:
+        page_stmt = page_stmt.where(after_cursor(owned.c.last_activity_at, sort_key, cursor))
+    page = (
+        page_stmt.order_by(owned.c.last_activity_at.desc(), sort_key.desc())
+        .limit(limit)
+        .subquery("page")
+    )
+    latest = _latest_row(page.c.thread)
+    columns: list[Any] = [
+        page.c.thread,
+        page.c.sort_key,
+        latest.c.reason,
+        latest.c.message_key,
+        page.c.owned_since,
+        page.c.last_activity_at,
+        page.c.ids,
         col(EmailTask.subject),
         col(EmailTask.from_address),
         col(EmailTask.id).label("task_id"),
     ]
     stmt = (
         select(*columns)
-        .select_from(owned)
-        .join(latest, and_(latest.c.thread == owned.c.thread, latest.c.rn == 1))
+        .select_from(page)
+        .join(latest, true())
         .outerjoin(EmailTask, col(EmailTask.message_key) == latest.c.message_key)
+        .order_by(page.c.last_activity_at.desc(), page.c.sort_key.desc())
     )
-    if cursor is not None:
-        stmt = stmt.where(after_cursor(owned.c.last_activity_at, sort_key, cursor))
-    stmt = stmt.order_by(owned.c.last_activity_at.desc(), sort_key.desc()).limit(limit)
     rows = (await session.exec(stmt)).all()
     return [
         OwnedThreadRow(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +19,7 @@ from mailroom_admin_api.schemas import (
 )
 from mailroom_admin_api.services.corrections_logic import route_corrections
 
-__all__ = ["compute_stats", "daily_volumes", "ratio"]
+__all__ = ["PastDays", "compute_stats", "daily_volumes", "ratio"]
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -84,13 +87,51 @@ def _day_volume(row: stats_repo.DayVolumeRow) -> DayVolume:
     )
 
 
-async def daily_volumes(session: AsyncSession, days: int, now: datetime) -> list[DayVolume]:
+@dataclass
+class PastDays:
+    """The per-day figures of the days before today, kept ``ttl_s`` (one per app).
+
+    A page that draws the last 14 days every few seconds need not add up two weeks of mail
+    each time: the past days are read at most once per ``ttl_s`` (a late status change of
+    an old task shows within that), today's bucket is always read live.
+    """
+
+    ttl_s: float = 60.0
+    clock: Callable[[], float] = monotonic
+    _key: tuple[date, date] | None = None
+    _at: float = 0.0
+    _rows: list[stats_repo.DayVolumeRow] = field(default_factory=list)
+
+    async def rows(
+        self, session: AsyncSession, first: date, today: date
+    ) -> list[stats_repo.DayVolumeRow]:
+        now = self.clock()
+        if self._key != (first, today) or now - self._at >= self.ttl_s:
+            since = datetime.combine(first, time(), tzinfo=UTC)
+            until = datetime.combine(today, time(), tzinfo=UTC)
+            self._rows = list(await stats_repo.volumes_by_day(session, since, until))
+            self._key, self._at = (first, today), now
+        return self._rows
+
+
+async def daily_volumes(
+    session: AsyncSession, days: int, now: datetime, past: PastDays | None = None
+) -> list[DayVolume]:
     """The last ``days`` UTC days up to ``now`` (today included), oldest first, every day
-    present (zeros where no task was created): what the console's chart draws."""
+    present (zeros where no task was created): what the console's chart draws. With
+    ``past``, the days before today come from it (see :class:`PastDays`)."""
     today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time(), tzinfo=UTC)
-    found = {r.day: r for r in await stats_repo.volumes_by_day(session, since, now)}
+    if past is None:
+        rows = await stats_repo.volumes_by_day(session, since, now)
+    else:
+        midnight = datetime.combine(today, time(), tzinfo=UTC)
+        rows = [
+            *await past.rows(session, first, today),
+            *await stats_repo.volumes_by_day(session, midnight, now),
+        ]
+    found = {r.day: r for r in rows}
     out = []
     for offset in range(days):
         day = first + timedelta(days=offset)

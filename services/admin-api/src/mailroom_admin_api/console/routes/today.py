@@ -19,7 +19,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/console")
 async def today(view: SignedInViewDep, db: SessionDep, resources: ResourcesDep) -> HTMLResponse:
-    figures = await today_figures(db, datetime.now(UTC))
+    figures = await today_figures(db, datetime.now(UTC), view.state.past_days)
     return view.render(
         "today.html",
         active="today",
