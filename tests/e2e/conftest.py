@@ -133,3 +133,16 @@ async def make_system(
                 result = cleanup()
                 if inspect.isawaitable(result):
                     await result
+
+
+@pytest.fixture
+async def mail_folders() -> Any:
+    tag = uuid.uuid4().hex[:8]
+    folders = [ImapFolder(f"Drafts-e2e-{tag}"), ImapFolder(f"Sent-e2e-{tag}")]
+    for folder in folders:
+        await asyncio.to_thread(folder.create)
+    try:
+        yield folders
+    finally:
+        for folder in folders:
+            await asyncio.to_thread(folder.delete)

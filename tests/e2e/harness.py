@@ -427,6 +427,21 @@ def in_folder(folder: str, message_id: str) -> list[tuple[EmailMessage, tuple[st
         return found
 
 
+def sender_mailbox_env(drafts: str, sent: str) -> dict[str, str]:
+    """The sender's IMAP login to the sales mailbox, with these Drafts and Sent folders."""
+    return {
+        "SENDER_SENT_CHECK_HOST": IMAP_HOST,
+        "SENDER_SENT_CHECK_PORT": str(IMAP_PORT),
+        "SENDER_SENT_CHECK_SECURITY": "plain",
+        "SENDER_SENT_CHECK_USER": SALES_USER,
+        "SENDER_SENT_CHECK_PASSWORD": SALES_PASSWORD,
+        "SENDER_SENT_CHECK_TIMEOUT_S": "10",
+        "SENDER_DRAFTS_FOLDER": drafts,
+        "SENDER_SENT_CHECK_FOLDER": sent,
+        "SENDER_SENT_WATCH_INTERVAL_S": "0.5",
+    }
+
+
 class ImapFolder:
     """A private folder of the sales mailbox; mails are appended over one connection."""
 

@@ -21,7 +21,6 @@ import email.policy
 import json
 import smtplib
 import time
-import uuid
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
@@ -43,6 +42,7 @@ from harness import (
     bare_id,
     customer_mail,
     in_folder,
+    sender_mailbox_env,
     wait_until,
 )
 from imap_tools import AND, H, MailBoxUnencrypted
@@ -53,20 +53,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 FAQ = ("Envíos", "Hola, ¿hacen envíos a Rosario? ¿Cuánto tarda en llegar?")
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def imap_env(drafts: str, sent: str) -> dict[str, str]:
-    return {
-        "SENDER_SENT_CHECK_HOST": IMAP_HOST,
-        "SENDER_SENT_CHECK_PORT": str(IMAP_PORT),
-        "SENDER_SENT_CHECK_SECURITY": "plain",
-        "SENDER_SENT_CHECK_USER": SALES_USER,
-        "SENDER_SENT_CHECK_PASSWORD": SALES_PASSWORD,
-        "SENDER_SENT_CHECK_TIMEOUT_S": "10",
-        "SENDER_DRAFTS_FOLDER": drafts,
-        "SENDER_SENT_CHECK_FOLDER": sent,
-        "SENDER_SENT_WATCH_INTERVAL_S": "0.5",
-    }
 
 
 def remove_from(folder: str, message_id: str) -> None:
@@ -102,26 +88,13 @@ def sent_to_sink(e: E2E, message_id: str) -> list[dict[str, Any]]:
     return [m for m in e.sink.entries() if bare_id(m["message_id"]) == bare_id(message_id)]
 
 
-@pytest.fixture
-async def mail_folders() -> Any:
-    tag = uuid.uuid4().hex[:8]
-    folders = [ImapFolder(f"Drafts-e2e-{tag}"), ImapFolder(f"Sent-e2e-{tag}")]
-    for folder in folders:
-        await asyncio.to_thread(folder.create)
-    try:
-        yield folders
-    finally:
-        for folder in folders:
-            await asyncio.to_thread(folder.delete)
-
-
 @pytest.mark.timeout(420)
 async def test_drafts_approved_discarded_sent_by_a_person_and_a_sigkill(
     make_system: MakeSystem, mail_folders: list[ImapFolder]
 ) -> None:
     drafts, sent = mail_folders
     env = {
-        **imap_env(drafts.name, sent.name),
+        **sender_mailbox_env(drafts.name, sent.name),
         "SENDER_MODE_FAQ": "draft",
         # The relay below files what the SMTP server accepted in Sent, as Gmail does: the
         # crash rule may then trust "not in Sent" (accepted before the kill → confirmed).
@@ -277,7 +250,7 @@ async def test_shadow_mode_decides_and_records_but_sends_and_files_nothing(
         env={
             "common": {"MAILROOM_SHADOW": "true"},
             "sender": {
-                **imap_env(drafts.name, sent.name),
+                **sender_mailbox_env(drafts.name, sent.name),
                 "SENDER_MODE_CATALOGUE": "draft",
                 "SENDER_MODE_LLM": "draft",
             },

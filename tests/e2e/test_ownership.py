@@ -15,7 +15,6 @@ With the four real services, Dovecot, Kafka, PostgreSQL and the SMTP sink:
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -24,9 +23,6 @@ import pytest
 from harness import (
     ADMIN_TOKEN,
     E2E,
-    IMAP_HOST,
-    IMAP_PORT,
-    SALES_PASSWORD,
     SALES_USER,
     SHOP_ADDRESS,
     ImapFolder,
@@ -34,6 +30,7 @@ from harness import (
     bare_id,
     customer_mail,
     in_folder,
+    sender_mailbox_env,
     wait_until,
 )
 
@@ -67,32 +64,15 @@ async def flags(folder: str, message_id: str) -> set[str]:
     return set(found)
 
 
-@pytest.fixture
-async def sent_folder() -> Any:
-    folder = ImapFolder(f"Sent-own-{uuid.uuid4().hex[:8]}")
-    await asyncio.to_thread(folder.create)
-    try:
-        yield folder
-    finally:
-        await asyncio.to_thread(folder.delete)
-
-
 @pytest.mark.timeout(420)
 async def test_handed_off_and_colleague_threads_are_a_persons_until_released(
-    make_system: MakeSystem, sent_folder: ImapFolder
+    make_system: MakeSystem, mail_folders: list[ImapFolder]
 ) -> None:
+    drafts, sent_folder = mail_folders
     e = await make_system(
         env={
             "responder": {"RESPONDER_OWNERS_REFRESH_S": "0.5"},
-            "sender": {
-                "SENDER_SENT_CHECK_HOST": IMAP_HOST,
-                "SENDER_SENT_CHECK_PORT": str(IMAP_PORT),
-                "SENDER_SENT_CHECK_SECURITY": "plain",
-                "SENDER_SENT_CHECK_USER": SALES_USER,
-                "SENDER_SENT_CHECK_PASSWORD": SALES_PASSWORD,
-                "SENDER_SENT_CHECK_FOLDER": sent_folder.name,
-                "SENDER_SENT_WATCH_INTERVAL_S": "0.5",
-            },
+            "sender": sender_mailbox_env(drafts.name, sent_folder.name),
         }
     )
     inbox = e.folder.name

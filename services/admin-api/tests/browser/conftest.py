@@ -43,18 +43,8 @@ from mailroom_common.config import KafkaSettings
 from mailroom_common.events import ProviderStateEvent, encode_event
 from mailroom_common.kafka import connection_kwargs, make_admin
 from mailroom_common.topics import PROVIDER_STATE, REGISTRY, ensure_topics
+from mailroom_devstack.browser import chromium, missing_message
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "browser-test-token-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[4]
 SCREENSHOTS = REPO / "bench" / "results" / "console"
@@ -149,21 +139,11 @@ def console_server(
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} is missing: the console's browser tests need Debian's chromium; "
-            "install it with `bash deploy/local/stack.sh browser` (make test does)"
-        )
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    missing = missing_message()
+    if missing is not None:
+        pytest.fail(missing)
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
