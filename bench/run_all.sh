@@ -14,3 +14,4 @@ echo "== ingest";    "$PY" bench/ingest_bench.py "${ingest[@]}"
 echo "== responder"; "$PY" bench/responder_bench.py "${responder[@]}"
 echo "== sender";    "$PY" bench/sender_bench.py "${sender[@]}"
 if [ -f bench/e2e_bench.py ]; then echo "== end to end"; "$PY" bench/e2e_bench.py; fi
+echo "== console";   "$PY" bench/console_bench.py $([ "${BENCH_QUICK:-0}" = 1 ] && echo --tasks 20000 --rounds 10)
