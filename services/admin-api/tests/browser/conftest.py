@@ -34,15 +34,15 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from mailroom_common.config import KafkaSettings
-from mailroom_common.events import ProviderStateEvent, encode_event
+from mailroom_common.events import ProviderStateEvent, decode_event, encode_event
 from mailroom_common.kafka import connection_kwargs, make_admin
-from mailroom_common.topics import PROVIDER_STATE, REGISTRY, ensure_topics
+from mailroom_common.topics import PROVIDER_STATE, REGISTRY, TopicSpec, ensure_topics
 from mailroom_devstack.browser import chromium, missing_message
 
 TOKEN = "browser-test-token-0123456789abcdef"
@@ -218,6 +218,36 @@ class Console:
         path = SCREENSHOTS / f"{name}.png"
         await page.screenshot(path=str(path), full_page=full_page)
         return path
+
+    async def records(
+        self, spec: TopicSpec, keys: set[str], *, expect: int = 1, timeout_s: float = 15
+    ) -> list[Any]:
+        """The events keyed by one of ``keys`` on this server's ``spec`` topic: read until
+        ``expect`` are found (or ``timeout_s`` passed), then a second more, so an unwanted
+        extra record would be seen too."""
+        consumer = AIOKafkaConsumer(
+            self.server.kafka.topic(spec),
+            **connection_kwargs(self.server.kafka),
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        found: list[Any] = []
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout_s
+            settle: float | None = None
+            while settle is None or loop.time() < settle:
+                if settle is None and (len(found) >= expect or loop.time() >= deadline):
+                    settle = loop.time() + 1.0
+                for records in (await consumer.getmany(timeout_ms=250)).values():
+                    for r in records:
+                        if r.key is not None and r.key.decode() in keys:
+                            found.append(decode_event(r.value))
+        finally:
+            await consumer.stop()
+        return found
 
     async def publish_provider_state(self, **fields: Any) -> None:
         """A breaker/limiter snapshot on this server's ``mail.provider-state``."""

@@ -5,18 +5,15 @@ discarded, an empty reply refused, a form without the CSRF token refused."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from mailroom_common.db.models import EmailTask, ReplyDraft
-from mailroom_common.events import DraftAction, InboundEmail, OutboundEmail, decode_event
-from mailroom_common.kafka import connection_kwargs
+from mailroom_common.events import DraftAction, InboundEmail, OutboundEmail
 from mailroom_common.topics import DRAFT_ACTIONS
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -76,34 +73,6 @@ def _seed(seeder: Any, n: int, at: datetime) -> tuple[EmailTask, ReplyDraft]:
     return task, draft
 
 
-async def _actions(server: Any, keys: set[str], *, expect: int, timeout_s: float = 15) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        server.kafka.topic(DRAFT_ACTIONS),
-        **connection_kwargs(server.kafka),
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[Any] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        settle: float | None = None
-        while loop.time() < deadline:
-            if len(found) >= expect and settle is None:
-                settle = loop.time() + 1.0
-            if settle is not None and loop.time() >= settle:
-                break
-            for records in (await consumer.getmany(timeout_ms=250)).values():
-                for r in records:
-                    if r.key is not None and r.key.decode() in keys:
-                        found.append(decode_event(r.value))
-    finally:
-        await consumer.stop()
-    return found
-
-
 @pytest.fixture
 async def drafts(console: Any) -> Any:
     seeder = console.seeder
@@ -160,7 +129,7 @@ async def test_a_draft_is_edited_and_approved_another_discarded(
     await page.wait_for_url("**/console/drafts?done=discarded")
     assert "Discarded" in await page.get_by_test_id("notice").inner_text()
 
-    actions = await _actions(console.server, {seeder.key(1), seeder.key(2)}, expect=2)
+    actions = await console.records(DRAFT_ACTIONS, {seeder.key(1), seeder.key(2)}, expect=2)
     assert len(actions) == 2, actions
     by_key = {a.message_key: a for a in actions}
     approve = by_key[seeder.key(1)]
@@ -183,7 +152,7 @@ async def test_an_unchanged_reply_is_approved_as_drafted_and_an_empty_one_refuse
     # The browser's own check (required) would stop an empty box; spaces pass it.
     await third.get_by_role("button", name="Approve and send").click()
     assert "cannot be empty" in await page.get_by_test_id("error").inner_text()
-    assert await _actions(console.server, {seeder.key(3)}, expect=0, timeout_s=2) == []
+    assert await console.records(DRAFT_ACTIONS, {seeder.key(3)}, expect=0, timeout_s=2) == []
     # Unchanged: approved as drafted (no body text in the action).
     await page.goto("/console/drafts")
     await (
@@ -192,7 +161,7 @@ async def test_an_unchanged_reply_is_approved_as_drafted_and_an_empty_one_refuse
         .click()
     )
     await page.wait_for_url("**/console/drafts?done=approved")
-    actions = await _actions(console.server, {seeder.key(3)}, expect=1)
+    actions = await console.records(DRAFT_ACTIONS, {seeder.key(3)}, expect=1)
     assert [(a.action, a.body_text) for a in actions] == [("approve", None)]
 
 
@@ -209,4 +178,4 @@ async def test_a_draft_form_without_the_csrf_token_is_refused(
         "/console/drafts/discard", form={"message_key": seeder.key(1)}
     )
     assert discard.status == 403
-    assert await _actions(console.server, {seeder.key(1)}, expect=0, timeout_s=2) == []
+    assert await console.records(DRAFT_ACTIONS, {seeder.key(1)}, expect=0, timeout_s=2) == []

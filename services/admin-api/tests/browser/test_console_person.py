@@ -6,18 +6,15 @@ token refused and nothing changed."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from mailroom_common.db.models import EmailTask, ThreadOwner
-from mailroom_common.events import StatusChanged, TaskStatus, decode_event
-from mailroom_common.kafka import connection_kwargs
+from mailroom_common.events import StatusChanged, TaskStatus
 from mailroom_common.topics import STATUS
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -42,37 +39,6 @@ def _task(seeder: Any, n: int, at: datetime, status: str, **fields: Any) -> Emai
     }
     values.update(fields)
     return EmailTask(**values)
-
-
-async def _status_events(server: Any, keys: set[str], *, timeout_s: float = 15) -> list[Any]:
-    """The StatusChanged records for ``keys`` on the server's mail.status."""
-    consumer = AIOKafkaConsumer(
-        server.kafka.topic(STATUS),
-        **connection_kwargs(server.kafka),
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[Any] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while loop.time() < deadline and not found:
-            for records in (await consumer.getmany(timeout_ms=250)).values():
-                for r in records:
-                    if r.key is not None and r.key.decode() in keys:
-                        found.append(decode_event(r.value))
-        # A little longer, so an unwanted second record would be seen too.
-        settle = loop.time() + 1.0
-        while loop.time() < settle:
-            for records in (await consumer.getmany(timeout_ms=250)).values():
-                for r in records:
-                    if r.key is not None and r.key.decode() in keys:
-                        found.append(decode_event(r.value))
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def _rows(console: Any, sql: str, **params: Any) -> list[Any]:
@@ -142,7 +108,7 @@ async def test_needs_a_person_lists_oldest_first_and_resolves_a_handoff(
     await page.keyboard.press("Enter")
     await page.wait_for_url("**/console/person?done=resolved")
     assert "Marked resolved" in await page.get_by_test_id("notice").inner_text()
-    events = await _status_events(console.server, {console.seeder.key(1)})
+    events = await console.records(STATUS, {console.seeder.key(1)})
     assert len(events) == 1, events
     event = events[0]
     assert isinstance(event, StatusChanged)
@@ -196,4 +162,4 @@ async def test_forms_without_the_csrf_token_change_nothing(
         t=seeded["thread"],
     )
     assert rows[0].n == 2
-    assert await _status_events(console.server, {console.seeder.key(2)}, timeout_s=2) == []
+    assert await console.records(STATUS, {console.seeder.key(2)}, timeout_s=2) == []
