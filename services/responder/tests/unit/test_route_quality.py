@@ -57,18 +57,19 @@ def test_test_split_is_big_enough(figures: dict[str, object]) -> None:
 @pytest.mark.parametrize(
     ("path", "floor"),
     [
-        # measured 2026-12-02 evening on 1,240 test mails: route 93.1 %, FAQ recall
-        # 90.1 %, hand-off recall 96.3 % / precision 98.1 %, catalogue recall 95.5 %
-        (("route_accuracy",), 0.91),
-        (("routes", "faq", "recall"), 0.89),
-        (("routes", "handoff", "recall"), 0.92),
+        # measured 2026-12-03 on 1,240 test mails: route 95.2 %, FAQ recall 95.4 %,
+        # hand-off recall 97.1 % / precision 97.8 %, catalogue recall 95.7 %, es 94.3 %,
+        # en 96.5 %
+        (("route_accuracy",), 0.94),
+        (("routes", "faq", "recall"), 0.94),
+        (("routes", "handoff", "recall"), 0.95),
         (("routes", "handoff", "precision"), 0.96),
-        (("routes", "catalogue", "recall"), 0.93),
+        (("routes", "catalogue", "recall"), 0.94),
         (("faq_topic_accuracy",), 0.96),
         (("product_recall",), 0.96),
         (("language_accuracy",), 0.98),
-        (("by_language", "es", "accuracy"), 0.90),
-        (("by_language", "en", "accuracy"), 0.91),
+        (("by_language", "es", "accuracy"), 0.93),
+        (("by_language", "en", "accuracy"), 0.95),
     ],
 )
 def test_floor(figures: dict[str, object], path: tuple[str, ...], floor: float) -> None:

@@ -123,7 +123,7 @@ def train(
     labels: Sequence[str] = ROUTES,
     epochs: int = 40,
     rate: float = 0.1,
-    l2: float = 1e-5,
+    l2: float = 1e-4,
     seed: int = 7,
     min_weight: float = 0.06,
     min_count: int = 2,
