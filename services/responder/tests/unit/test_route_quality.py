@@ -57,19 +57,19 @@ def test_test_split_is_big_enough(figures: dict[str, object]) -> None:
 @pytest.mark.parametrize(
     ("path", "floor"),
     [
-        # measured 2026-12-03 on 1,240 test mails: route 95.2 %, FAQ recall 95.4 %,
-        # hand-off recall 97.1 % / precision 97.8 %, catalogue recall 95.7 %, es 94.3 %,
-        # en 96.5 %
-        (("route_accuracy",), 0.94),
-        (("routes", "faq", "recall"), 0.94),
+        # measured 2026-12-03 on 1,240 test mails: route 95.9 %, FAQ recall 96.2 %,
+        # hand-off recall 97.1 % / precision 98.5 %, catalogue recall 96.2 %, es 95.2 %,
+        # en 96.9 %
+        (("route_accuracy",), 0.945),
+        (("routes", "faq", "recall"), 0.95),
         (("routes", "handoff", "recall"), 0.95),
         (("routes", "handoff", "precision"), 0.96),
-        (("routes", "catalogue", "recall"), 0.94),
+        (("routes", "catalogue", "recall"), 0.945),
         (("faq_topic_accuracy",), 0.96),
         (("product_recall",), 0.96),
         (("language_accuracy",), 0.98),
-        (("by_language", "es", "accuracy"), 0.93),
-        (("by_language", "en", "accuracy"), 0.95),
+        (("by_language", "es", "accuracy"), 0.935),
+        (("by_language", "en", "accuracy"), 0.955),
     ],
 )
 def test_floor(figures: dict[str, object], path: tuple[str, ...], floor: float) -> None:
@@ -111,3 +111,31 @@ def test_train_refuses_the_test_split(tmp_path: Path) -> None:
     proc = _train(tmp_path / "m.json", CORPUS / "test_b.jsonl")
     assert proc.returncode == 2
     assert "test split" in proc.stderr
+
+
+TRAP_TAGS = (
+    "name_has_faq_word",
+    "size_word_in_name",
+    "policy_with_garment",
+    "two_faq_topics",
+    "faq_no_keyword",
+    "false_handoff",
+    "implicit_handoff",
+    "sarcasm",
+    "not_carried",
+    "en_spanish_name",
+    "product_plus_faq",
+    "multi_product",
+    "category_only",
+)
+
+
+def test_trap_tags_floor(figures: dict[str, object]) -> None:
+    # measured 2026-12-03: every trap class ≥ 90 % but product_plus_faq (89.0 %, n=73);
+    # the lowest others: size_word_in_name 90.9 % (n=44), policy_with_garment 92.5 %
+    low = {
+        tag: _get(figures, "by_tag", tag, "accuracy")
+        for tag in TRAP_TAGS
+        if _get(figures, "by_tag", tag, "accuracy") < 0.85
+    }
+    assert not low, f"trap classes below 85 %: {low}"

@@ -121,16 +121,40 @@ def train(
     examples: Sequence[tuple[list[str], str]],
     *,
     labels: Sequence[str] = ROUTES,
-    epochs: int = 40,
+    seeds: int = 5,
+    **options: float,
+) -> LinearModel:
+    """The mean of ``seeds`` models trained in different example orders (seeds 7, 8, …).
+
+    Averaging the weights of linear models averages their scores, so this is an ensemble
+    at the cost of one model: leave-one-writer-out on the dev corpus (bench/route_cv.py)
+    went from 94.4 % (one model) to 94.7 % (3) and 95.1 % (5)."""
+    labels = tuple(labels)
+    models = [_fit(examples, labels, seed=7 + i, **options) for i in range(seeds)]
+    n = len(labels)
+    zero = (0.0,) * n
+    names = sorted(set().union(*(m.weights for m in models)))
+    weights = {
+        f: tuple(sum(m.weights.get(f, zero)[i] for m in models) / seeds for i in range(n))
+        for f in names
+    }
+    bias = tuple(sum(m.bias[i] for m in models) / seeds for i in range(n))
+    return LinearModel(labels, weights, bias)
+
+
+def _fit(
+    examples: Sequence[tuple[list[str], str]],
+    labels: tuple[str, ...],
+    *,
+    epochs: float = 40,
     rate: float = 0.1,
     l2: float = 1e-4,
     seed: int = 7,
     min_weight: float = 0.06,
-    min_count: int = 2,
+    min_count: float = 2,
 ) -> LinearModel:
     """Multinomial logistic regression by Adagrad over (features, label) pairs; features
     seen in fewer than ``min_count`` mails are dropped (they only memorise a mail)."""
-    labels = tuple(labels)
     seen: dict[str, int] = {}
     for feats, _label in examples:
         for f in set(feats):
@@ -143,7 +167,7 @@ def train(
     gb = [1e-8] * n
     order = list(range(len(examples)))
     rng = random.Random(seed)
-    for _ in range(epochs):
+    for _ in range(int(epochs)):
         rng.shuffle(order)
         for idx in order:
             feats, label = examples[idx]
