@@ -237,7 +237,10 @@ async def test_prompt_injection_corpus(
         assert out.to == "ana@customer.test"
     statuses = publisher.of("status_changed")
     final = statuses[-1]
-    if obedient is not None and not llm.calls:
+    if obedient is not None and not llm.calls and final.status is TaskStatus.HANDOFF:
+        # The router sent it straight to a person: nothing but the hand-off note went out.
+        assert all(o.kind is OutboundKind.HANDOFF_ACK for o in publisher.of("outbound_email"))
+    elif obedient is not None and not llm.calls:
         # A price/stock question is answered from the catalogue's templates: nothing the
         # mail says can reach the reply, the live figures do.
         (out,) = publisher.of("outbound_email")
