@@ -108,7 +108,10 @@ async def test_a_handed_off_mail_is_flagged_unseen_and_copied(
             # Bad records and unknown mailboxes are skipped, not retried forever.
             action_for(by_uid[answered], mailbox="no-such-mailbox"),
         )
-        flagged = await wait_flags(imap_folder.name, first, lambda f: KEYWORD in f)
+        # Two STOREs (+FLAGS, then -FLAGS \Seen): wait for both, not only the first.
+        flagged = await wait_flags(
+            imap_folder.name, first, lambda f: KEYWORD in f and r"\Seen" not in f
+        )
         assert {r"\Flagged", KEYWORD} <= flagged
         assert r"\Seen" not in flagged
         by_id = await wait_flags(imap_folder.name, second, lambda f: KEYWORD in f)
