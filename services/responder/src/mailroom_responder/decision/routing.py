@@ -156,16 +156,16 @@ def decide_document(
         rules if own_topic else _weigh(reading, faq, rules, model.probabilities(feats), topic_p)
     )
     if decision.route is Route.FAQ and model.topic is not None:
-        decision = _pick_topic(decision, faq, model.topic.probabilities(feats))
+        decision = _pick_topic(decision, faq, topic_p)
     return replace(decision, document=doc)
 
 
 def _pick_topic(decision: Decision, faq: FaqBook, probabilities: dict[str, float]) -> Decision:
     """The FAQ entry the topic model finds most likely, among this file's entries."""
-    known = {k: p for k, p in probabilities.items() if faq.entry(k) is not None}
-    if not known:
+    likeliest = _likeliest_entry(faq, probabilities)
+    if likeliest is None:
         return decision
-    key = max(known, key=lambda k: known[k])
+    key, p = likeliest
     entry = faq.entry(key)
     if entry is None or key == decision.intent:
         return decision
@@ -173,8 +173,8 @@ def _pick_topic(decision: Decision, faq: FaqBook, probabilities: dict[str, float
         decision,
         intent=key,
         faq=entry,
-        reason=f"faq:{key}: topic model p={known[key]:.2f} [rules: {decision.reason}]",
-        evidence=(*decision.evidence, f"topic_model:{key} p={known[key]:.2f}"),
+        reason=f"faq:{key}: topic model p={p:.2f} [rules: {decision.reason}]",
+        evidence=(*decision.evidence, f"topic_model:{key} p={p:.2f}"),
     )
 
 
@@ -263,14 +263,21 @@ def _decision_for(
     )
 
 
-def _model_topic(faq: FaqBook, topic_p: dict[str, float]) -> Scored | None:
+def _likeliest_entry(faq: FaqBook, topic_p: dict[str, float]) -> tuple[str, float] | None:
+    """The entry of this FAQ file the topic model finds most likely, and its probability."""
     known = {k: p for k, p in topic_p.items() if faq.entry(k) is not None}
     if not known:
         return None
     key = max(known, key=lambda k: known[k])
-    if known[key] < _TOPIC_MODEL_MIN:
+    return key, known[key]
+
+
+def _model_topic(faq: FaqBook, topic_p: dict[str, float]) -> Scored | None:
+    likeliest = _likeliest_entry(faq, topic_p)
+    if likeliest is None or likeliest[1] < _TOPIC_MODEL_MIN:
         return None
-    return Scored(key, 0.0, (0, 0), [f"topic model p={known[key]:.2f}"])
+    key, p = likeliest
+    return Scored(key, 0.0, (0, 0), [f"topic model p={p:.2f}"])
 
 
 def by_rules(reading: Reading, faq: FaqBook) -> Decision:
