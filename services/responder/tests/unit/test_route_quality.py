@@ -58,18 +58,18 @@ def test_test_split_is_big_enough(figures: dict[str, object]) -> None:
 @pytest.mark.parametrize(
     ("path", "floor"),
     [
-        # measured 2026-12-03 on 1,240 test mails: route 95.9 %, FAQ recall 96.2 %,
-        # hand-off recall 97.1 % / precision 98.5 %, catalogue recall 96.2 %, es 95.2 %,
+        # measured 2026-12-04 on 1,240 test mails: route 96.4 %, FAQ recall 96.4 %,
+        # hand-off recall 97.4 % / precision 98.2 %, catalogue recall 97.1 %, es 96.0 %,
         # en 96.9 %
-        (("route_accuracy",), 0.945),
-        (("routes", "faq", "recall"), 0.95),
-        (("routes", "handoff", "recall"), 0.95),
+        (("route_accuracy",), 0.955),
+        (("routes", "faq", "recall"), 0.955),
+        (("routes", "handoff", "recall"), 0.96),
         (("routes", "handoff", "precision"), 0.96),
-        (("routes", "catalogue", "recall"), 0.945),
+        (("routes", "catalogue", "recall"), 0.96),
         (("faq_topic_accuracy",), 0.96),
         (("product_recall",), 0.96),
         (("language_accuracy",), 0.98),
-        (("by_language", "es", "accuracy"), 0.935),
+        (("by_language", "es", "accuracy"), 0.95),
         (("by_language", "en", "accuracy"), 0.955),
     ],
 )
@@ -126,8 +126,8 @@ def _trap_tags() -> set[str]:
 
 
 def test_trap_tags_floor(figures: dict[str, object]) -> None:
-    # measured 2026-12-03: every trap class ≥ 90 % but product_plus_faq (89.0 %, n=73);
-    # the lowest others: size_word_in_name 90.9 % (n=44), policy_with_garment 92.5 %
+    # measured 2026-12-04: every trap class ≥ 90 %; the lowest: size_word_in_name 90.9 %
+    # (n=44), policy_with_garment 92.5 % (n=159), product_plus_faq 93.2 % (n=73)
     low = {
         tag: _get(figures, "by_tag", tag, "accuracy")
         for tag in sorted(_trap_tags())
