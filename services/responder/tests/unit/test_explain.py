@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib import resources
@@ -169,3 +170,27 @@ def test_explain_gives_the_faq_fact_asked_not_the_whole_entry() -> None:
     assert len(str(measure["reply"])) < 100 < len(str(general["reply"]))
     assert (between["route"], between["intent"], between["language"]) == ("faq", "sizes", "en")
     assert between["reply"] == "If you are between two sizes, we recommend the larger one."
+
+
+def test_explain_gives_the_same_decision_whatever_the_hash_seed() -> None:
+    # sets iterate in a per-process order: a reason or evidence built by walking one would
+    # tell the shop a different story for the same mail after every restart
+    corpus = sorted((ROOT / "bench/data/routing").glob("dev_*.jsonl"))
+    lines = [line for path in corpus for line in path.read_text(encoding="utf-8").splitlines()]
+    command = [sys.executable, "-m", "mailroom_responder.explain", "--catalogue"]
+    command += [str(DEMO_CATALOGUE), "--faq", str(_faq_path())]
+    runs = []
+    for seed in ("1", "2"):
+        proc = subprocess.run(
+            command,
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        runs.append(proc.stdout.splitlines())
+    assert len(runs[0]) == len(lines)
+    differing = [a for a, b in zip(runs[0], runs[1], strict=True) if a != b]
+    assert not differing, f"{len(differing)} decisions differ between hash seeds: {differing[:2]}"

@@ -308,6 +308,10 @@ class Catalogue:
         return "\n".join(lines)
 
 
+def _in_text_order(m: Mention) -> tuple[int, int, int]:
+    return (m.sentence, m.start, m.end)
+
+
 def _match(
     row: _Indexed,
     by_concept: dict[Concept, list[Mention]],
@@ -315,7 +319,8 @@ def _match(
     garments_here: list[Mention],
 ) -> Match | None:
     type_ms = by_concept.get(row.type, []) if row.type else []
-    attr_ms = [m for c in row.attributes for m in by_concept.get(c, [])]
+    # in text order (the row's concepts are a set): the same mail gives the same evidence
+    attr_ms = sorted((m for c in row.attributes for m in by_concept.get(c, [])), key=_in_text_order)
     best: Match | None = None
     for t in type_ms:
         near = [a for a in attr_ms if a.sentence == t.sentence and abs(a.start - t.start) <= _NEAR]
@@ -335,7 +340,9 @@ def _match(
     if type_ms and per_type.get(row.type or ("", ""), 0) == 1:
         t = type_ms[0]
         return Match(row.product, 3.0, t.sentence, frozenset(range(t.start, t.end)), t.text)
-    distinct = [m for c in row.distinctive for m in by_concept.get(c, [])]
+    distinct = sorted(
+        (m for c in row.distinctive for m in by_concept.get(c, [])), key=_in_text_order
+    )
     for d in distinct:
         clash = any(
             g.sentence == d.sentence and abs(g.start - d.start) <= 2 and g.concept != row.type

@@ -206,7 +206,7 @@ class Cues:
     product: dict[str, tuple[Rule, ...]]
     question: Rule
     words: frozenset[str]  # every literal word of the rules (never "typo-corrected")
-    _index: list[tuple[dict[str, list[tuple[Rule, int]]], frozenset[str]]] = field(
+    _index: list[tuple[dict[str, list[tuple[Rule, int]]], tuple[int, ...]]] = field(
         default_factory=list, compare=False, repr=False
     )
 
@@ -217,21 +217,26 @@ class Cues:
         out += [r for rs in self.product.values() for r in rs]
         return out
 
-    def prime(self, scan: Scan) -> Scan:
-        """Run every rule over the document at once. An anchored pattern is only tried
-        where a word starts with one of its anchors, with ``match`` at that word (its
-        matches all begin there); the free patterns scan the whole text."""
+    def _anchor_index(self) -> tuple[dict[str, list[tuple[Rule, int]]], tuple[int, ...]]:
+        """Anchor → the anchored patterns it starts, and the anchors' lengths (built once)."""
         if not self._index:
             index: dict[str, list[tuple[Rule, int]]] = {}
             for rule in self.rules():
                 for i, (anchors, _p) in enumerate(rule.anchored):
                     for a in anchors:
                         index.setdefault(a, []).append((rule, i))
-            self._index.append((index, frozenset(index)))
-        index, _anchors = self._index[0]
+            self._index.append((index, tuple(sorted({len(a) for a in index}))))
+        return self._index[0]
+
+    def prime(self, scan: Scan) -> Scan:
+        """Run every rule over the document at once. An anchored pattern is only tried
+        where a word starts with one of its anchors, with ``match`` at that word (its
+        matches all begin there); the free patterns scan the whole text."""
+        index, lengths = self._anchor_index()
         text = scan.text
-        found: dict[int, list[Hit]] = {id(rule): [] for rule in self.rules()}
-        for rule in self.rules():
+        rules = self.rules()
+        found: dict[int, list[Hit]] = {id(rule): [] for rule in rules}
+        for rule in rules:
             if rule.free is not None:
                 found[id(rule)] += [
                     Hit(rule.name, m.start(), m.end(), m.group(0)) for m in rule.free.finditer(text)
@@ -239,7 +244,9 @@ class Cues:
         for word in _WORD_START.finditer(text):
             pos, token = word.start(), word.group(0)
             tried: set[tuple[int, int]] = set()
-            for length in range(1, len(token) + 1):
+            for length in lengths:  # only the lengths some anchor has
+                if length > len(token):
+                    break
                 for rule, i in index.get(token[:length], ()):
                     key = (id(rule), i)
                     if key in tried:
