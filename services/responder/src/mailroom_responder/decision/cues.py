@@ -194,6 +194,43 @@ def _rules(name: str, raw: Any) -> tuple[Rule, ...]:
     return tuple(_compile(name, ps, w) for w, ps in sorted(by_weight.items(), reverse=True))
 
 
+class _AnchorIndex:
+    """Which anchored patterns to try at a word: those with an anchor the word starts
+    with. The answer depends on the word alone, so it is remembered per word (mail
+    vocabulary repeats; the memory is bounded)."""
+
+    _MAX_WORDS = 50_000
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.free = [r for r in rules if r.free is not None]
+        self._by_anchor: dict[str, list[tuple[int, str, re.Pattern[str]]]] = {}
+        for rule in rules:
+            for anchors, pattern in rule.anchored:
+                for a in anchors:
+                    self._by_anchor.setdefault(a, []).append((id(rule), rule.name, pattern))
+        self._lengths = tuple(sorted({len(a) for a in self._by_anchor}))
+        self._words: dict[str, tuple[tuple[int, str, re.Pattern[str]], ...]] = {}
+
+    def candidates(self, word: str) -> tuple[tuple[int, str, re.Pattern[str]], ...]:
+        known = self._words.get(word)
+        if known is not None:
+            return known
+        seen: set[int] = set()
+        out: list[tuple[int, str, re.Pattern[str]]] = []
+        for length in self._lengths:
+            if length > len(word):
+                break
+            for entry in self._by_anchor.get(word[:length], ()):
+                if id(entry[2]) not in seen:  # a pattern with two anchors here: tried once
+                    seen.add(id(entry[2]))
+                    out.append(entry)
+        if len(self._words) >= self._MAX_WORDS:
+            self._words.clear()
+        result = self._words[word] = tuple(out)
+        return result
+
+
 @dataclass(frozen=True)
 class Cues:
     version: str
@@ -206,9 +243,7 @@ class Cues:
     product: dict[str, tuple[Rule, ...]]
     question: Rule
     words: frozenset[str]  # every literal word of the rules (never "typo-corrected")
-    _index: list[tuple[dict[str, list[tuple[Rule, int]]], tuple[int, ...]]] = field(
-        default_factory=list, compare=False, repr=False
-    )
+    _index: list[_AnchorIndex] = field(default_factory=list, compare=False, repr=False)
 
     def rules(self) -> list[Rule]:
         out = [*self.handoff, *self.sarcasm, self.not_handoff, self.refund_policy]
@@ -217,44 +252,29 @@ class Cues:
         out += [r for rs in self.product.values() for r in rs]
         return out
 
-    def _anchor_index(self) -> tuple[dict[str, list[tuple[Rule, int]]], tuple[int, ...]]:
-        """Anchor → the anchored patterns it starts, and the anchors' lengths (built once)."""
-        if not self._index:
-            index: dict[str, list[tuple[Rule, int]]] = {}
-            for rule in self.rules():
-                for i, (anchors, _p) in enumerate(rule.anchored):
-                    for a in anchors:
-                        index.setdefault(a, []).append((rule, i))
-            self._index.append((index, tuple(sorted({len(a) for a in index}))))
+    def _anchor_index(self) -> _AnchorIndex:
+        if not self._index:  # built on first use
+            self._index.append(_AnchorIndex(self.rules()))
         return self._index[0]
 
     def prime(self, scan: Scan) -> Scan:
         """Run every rule over the document at once. An anchored pattern is only tried
         where a word starts with one of its anchors, with ``match`` at that word (its
         matches all begin there); the free patterns scan the whole text."""
-        index, lengths = self._anchor_index()
+        index = self._anchor_index()
         text = scan.text
-        rules = self.rules()
-        found: dict[int, list[Hit]] = {id(rule): [] for rule in rules}
-        for rule in rules:
-            if rule.free is not None:
-                found[id(rule)] += [
-                    Hit(rule.name, m.start(), m.end(), m.group(0)) for m in rule.free.finditer(text)
-                ]
+        found: dict[int, list[Hit]] = {id(rule): [] for rule in index.rules}
+        for rule in index.free:
+            assert rule.free is not None
+            found[id(rule)] += [
+                Hit(rule.name, m.start(), m.end(), m.group(0)) for m in rule.free.finditer(text)
+            ]
         for word in _WORD_START.finditer(text):
-            pos, token = word.start(), word.group(0)
-            tried: set[tuple[int, int]] = set()
-            for length in lengths:  # only the lengths some anchor has
-                if length > len(token):
-                    break
-                for rule, i in index.get(token[:length], ()):
-                    key = (id(rule), i)
-                    if key in tried:
-                        continue
-                    tried.add(key)
-                    m = rule.anchored[i][1].match(text, pos)
-                    if m is not None:
-                        found[id(rule)].append(Hit(rule.name, m.start(), m.end(), m.group(0)))
+            pos = word.start()
+            for rule_id, name, pattern in index.candidates(word.group(0)):
+                m = pattern.match(text, pos)
+                if m is not None:
+                    found[rule_id].append(Hit(name, m.start(), m.end(), m.group(0)))
         for rule_id, hits in found.items():
             hits.sort(key=lambda h: (h.start, -h.end))
             scan.hits[rule_id] = hits
