@@ -31,6 +31,8 @@ from mailroom_responder.decision.claims import product_claims, totals
 from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import read_document
 from mailroom_responder.decision.faq import FaqBook
+from mailroom_responder.decision.grounding import known_stems, unsupported_assertions
+from mailroom_responder.decision.lexicon import stem
 from mailroom_responder.decision.reply_words import spoken_thousands
 from mailroom_responder.decision.safety import leaks_instructions, unsupported_figures
 from mailroom_responder.decision.text import detect_language, fold, tokens
@@ -97,6 +99,7 @@ class GateRules:
     handoff: re.Pattern[str]
     leaks: tuple[re.Pattern[str], ...]
     policy_terms: tuple[re.Pattern[str], ...]
+    plain_words: frozenset[str] = frozenset()  # stems
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,9 @@ def parse_rules(data: dict[str, object]) -> GateRules:
         raise ValueError("reply gate: promises must be a mapping of kind → patterns")
     negations = _compile(data.get("negations"), "negations")
     handoffs = _compile(data.get("handoffs", []), "handoffs")
+    plain = data.get("plain_words", [])
+    if not isinstance(plain, list) or not all(isinstance(w, str) for w in plain):
+        raise ValueError("reply gate: plain_words must be a list of words")
     return GateRules(
         version=str(data.get("version", "")),
         promises={str(k): _compile(v, f"promises.{k}") for k, v in promises.items()},
@@ -149,6 +155,7 @@ def parse_rules(data: dict[str, object]) -> GateRules:
         handoff=re.compile("|".join(p.pattern for p in handoffs) or r"(?!)"),
         leaks=_compile(data.get("leaks"), "leaks"),
         policy_terms=_compile(data.get("policy_terms"), "policy_terms"),
+        plain_words=frozenset(stem(t) for w in plain for t in tokens(w)),
     )
 
 
@@ -343,6 +350,9 @@ def check_reply(
     reasons += [f"{c.kind}: {c.detail}" for c in product_claims(reply, catalogue, mail.text)]
     reasons += _promises(sentences, rules, faq_said)
     reasons += _policies(sentences, rules, faq_said)
+    own = [s for s in sentences if not (_said_by_faq(s, faq_said) or rules.handoff.search(s))]
+    known = known_stems(catalogue, faq_said, mail.text, context)
+    reasons += unsupported_assertions(own, known, rules.plain_words)
     trusted = "\n".join((context, faq_said, mail.text, _catalogue_figures(catalogue, reply)))
     invented = unsupported_figures(reply, trusted)
     if invented:
