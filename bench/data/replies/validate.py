@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate the reply-gate corpus (bench/data/replies/{dev,test}{,_b,_c}.jsonl, test_d.jsonl).
+"""Validate the reply-gate corpus (bench/data/replies/{dev,test}{,_b,_c}.jsonl, test_d.jsonl, dev_d.jsonl).
 
 Checks the format only (see LABELS.md): every line parses as a JSON object with exactly
 the expected keys, ids are unique and well formed, language/verdict/kind values are valid
@@ -48,6 +48,7 @@ FILES = {
     "dev_c.jsonl": ("rv", {"send": 70, "block": 70}, 8),
     "test_c.jsonl": ("rc", {"send": 70, "block": 70}, 8),
     "test_d.jsonl": ("rx", {"send": 70, "block": 70}, 8),
+    "dev_d.jsonl": ("ry", {"send": 70, "block": 70}, 8),
 }
 
 # 12.900 / 12,900 / 12900 / 12.900,00 / 12,900.00 — with a currency sign or code nearby
