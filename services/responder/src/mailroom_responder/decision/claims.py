@@ -30,9 +30,11 @@ from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import Sentence, read_document
 from mailroom_responder.decision.lexicon import default_lexicon, stem
 from mailroom_responder.decision.reply_words import (
+    PLENTY,
+    SCARCE,
     Clause,
+    amount_said,
     clauses,
-    count_in,
     money_in,
     money_value,
     size_words,
@@ -45,15 +47,21 @@ __all__ = ["Claim", "product_claims", "totals"]
 _NEGATION = re.compile(
     r"\b(no|sin|ni|agotad[oa]s?|sold out|out of stock|not available|unavailable|"
     r"(?:don|doesn|isn|aren|can|won)'?\s?t|do not|does not|not in stock|no longer|lamentablemente|"
-    r"unfortunately|sorry|out of|we re out|ran out|agotamos|no nos queda\w*)\b"
+    r"unfortunately|sorry|out of|we re out|ran out|agotamos|no nos queda\w*|agotadisim\w*|"
+    r"se (?:nos )?(?:termino|terminaron|acabo|acabaron)|all out|none left|not a single|"
+    r"ni uno|ni una|no queda nada)\b"
 )
 _POSITIVE = re.compile(
     r"\b(tenemos|tengo|hay|disponibles?|stock|queda|quedan|available|in stock|we have|"
-    r"we ve got|left|lo podes comprar|si|availability|disponibilidad|lo tenes|la tenes|"
-    r"los tenes|las tenes)\b"
+    r"we ve got|left|lo podes comprar|availability|"
+    r"si(?=\s*(?:,|!|$|hay|tenemos|queda|quedan|lo|la|los|las)\b)|disponibilidad|lo tenes|"
+    r"la tenes|"
+    r"los tenes|las tenes|plenty|running low|de sobra|queda poco|queda poquito|vuela|"
+    r"still have|still got|a few left|quedan pocos|quedan pocas)\b"
 )
 _EXISTS = re.compile(
-    r"\b(viene|vienen|comes|come|made|la hacemos|lo hacemos|los hacemos|fabricamos|existe)\b"
+    r"\b(viene|vienen|comes|come|made|la hacemos|lo hacemos|los hacemos|fabricamos|existe|"
+    r"goes up to|go up to|va hasta|van hasta|llega hasta|llegan hasta)\b"
 )
 _BREAKS = re.compile(r"[()\[\]—–]|\s-\s")
 _RANGE = re.compile(r"\b(?:del|de|from)\s+(\w+)\s+(?:al|a|to)\s+(\w+)\b")
@@ -107,7 +115,10 @@ class _Reader:
             # The product named right after owns it only when none comes before, or the
             # words between say so ("los $28.900 corresponden al buzo"): in "the shorts are
             # 11,900 and the top is 11,900 too" the first figure is the shorts'.
-            nxt = after[0] if after and (not before or _links(sentence, wi, named)) else None
+            linked = bool(after) and (
+                not before or _links(sentence, wi, named) or _bracketed(sentence, wi, named)
+            )
+            nxt = after[0] if linked else None
             fits = [p for p in (owner, nxt) if p is not None]
             if any(value in _prices(p) for p in fits):
                 continue
@@ -150,11 +161,10 @@ class _Reader:
                 self.add(claim.kind, claim.detail)
         return result if not (problems and all(problems)) else []
 
-    def count(self, group: tuple[str, list[VariantInfo]], count: int) -> None:
+    def count(self, group: tuple[str, list[VariantInfo]], said: tuple[int, int]) -> None:
         label, variants = group
-        stock = sum(v.stock for v in variants)
-        if stock and count != stock and not (count == 2 and stock <= 3):
-            self.add("wrong_stock", f"{label}: {stock} left, not {count}")
+        if claim := _amount_claim(label, sum(v.stock for v in variants), said):
+            self.add(claim.kind, claim.detail)
 
 
 _LINKS = frozenset(
@@ -168,6 +178,15 @@ def _links(sentence: Sentence, at: int, named: list[tuple[int, ProductInfo]]) ->
     nxt = min(pos for pos, _p in named if pos > at)
     between = sentence.words[at + 1 : nxt]
     return len(between) <= 4 and bool(_LINKS & set(between)) and not {"y", "and"} & set(between)
+
+
+def _bracketed(sentence: Sentence, at: int, named: list[tuple[int, ProductInfo]]) -> bool:
+    """The figure is followed by the product's name in brackets ("ARS 42,900 (Jean wide
+    leg)")."""
+    nxt, product = min((pair for pair in named if pair[0] > at), key=lambda pair: pair[0])
+    skip = {",", "el", "la", "the", *tokens(product.name)}
+    between = [w for w in sentence.words[at + 1 : nxt] if w not in skip]
+    return between == ["xbrx"]
 
 
 def _polarity(text: str, context: str) -> tuple[bool, bool]:
@@ -203,6 +222,9 @@ def _check_clause(
         return out, []
     if not (negative or positive) or (_EXISTS.search(text) and not _POSITIVE.search(text)):
         return out, []
+    own_cue = _NEGATION.search(text) or _POSITIVE.search(text)
+    if not own_cue and _EXISTS.search(context):  # "doesn't come in red, only in black"
+        return out, []
     picked = [
         v
         for v in product.variants
@@ -216,12 +238,25 @@ def _check_clause(
             out.append(Claim("wrong_stock", f"{label} is sold out"))
         elif negative and variants and all(v.stock > 0 for v in variants):
             out.append(Claim("wrong_stock", f"{label} is in stock"))
-    if positive and len(groups) == 1 and sizes:
-        count = count_in(text)
+    if positive and len(groups) == 1 and (sizes or len(own_sizes) == 1):
+        said = amount_said(text)
         stock = sum(v.stock for v in groups[0][1])
-        if count is not None and stock and count != stock and not (count == 2 and stock <= 3):
-            out.append(Claim("wrong_stock", f"{groups[0][0]}: {stock} left, not {count}"))
+        if said is not None and (claim := _amount_claim(groups[0][0], stock, said)):
+            out.append(claim)
     return out, groups if positive else []
+
+
+def _amount_claim(label: str, stock: int, said: tuple[int, int]) -> Claim | None:
+    """A count or impression of stock against the stock there is (0 is "sold out",
+    checked apart)."""
+    fewest, most = said
+    if not stock or fewest <= stock <= most:
+        return None
+    if said == PLENTY:
+        return Claim("wrong_stock", f"{label}: {stock} left, not plenty")
+    if said == SCARCE:
+        return Claim("wrong_stock", f"{label}: {stock} left, not a few")
+    return Claim("wrong_stock", f"{label}: {stock} left, not {fewest}")
 
 
 def _groups(
@@ -357,9 +392,9 @@ def _read_clause(
         return
     colours = [c for p, c in colours_here if clause.start <= p < end]
     if not size_words(clause.words, None) and not colours:
-        count = count_in(" ".join(clause.words))
-        if count is not None and len(walk.previous) == 1:
-            reader.count(walk.previous[0], count)
+        said = amount_said(" ".join(clause.words))
+        if said is not None and len(walk.previous) == 1:
+            reader.count(walk.previous[0], said)
         return
     before = [prod for p, prod in named if p < clause.start]
     carried = before[-1] if before else walk.current

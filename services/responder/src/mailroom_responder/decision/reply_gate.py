@@ -32,6 +32,7 @@ from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import read_document
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.decision.grounding import known_stems, unsupported_assertions
+from mailroom_responder.decision.languages import other_language
 from mailroom_responder.decision.lexicon import stem
 from mailroom_responder.decision.reply_words import spoken_thousands
 from mailroom_responder.decision.safety import leaks_instructions, unsupported_figures
@@ -52,6 +53,8 @@ _INJECTION_RE = re.compile(
     r"\b(?:ai|bot|gpt|llm|ia)\s*:|include the (code|text|sentence|phrase)|"
     r"decime que|deci que|system|empez\w* (tu|la) respuesta|comenz\w* (tu|la) respuesta|"
     r"start (your|the) (reply|answer|response)|begin (your|the) (reply|answer|response)|"
+    r"end (your|the) (answer|response|message)|note for the (ai|bot|assistant)|"
+    r"the (ai|bot) reading this|nota para (la ia|el bot)|"
     r"si (sos|eres) (un|una) (bot|ia|ai|robot)|if you (are|re) (a|an) (bot|ai|robot)|"
     r"termin\w* (tu|la|el) (respuesta|mensaje)|agreg\w*|inclu\w*|"
     r"say (that|it)|write|escrib\w*|agreg\w* (la frase|el texto)|add the (sentence|text))\b"
@@ -74,7 +77,7 @@ _RELATIVE_RE = re.compile(
     r"\b(sister|brother|friend|mum|mom|mother|dad|father|wife|husband|partner|daughter|son|"
     r"colleague|boss|girlfriend|boyfriend|hermana|hermano|amiga|amigo|mama|madre|papa|padre|"
     r"novia|novio|esposa|esposo|marido|mujer|hija|hijo|prima|primo|tia|tio|sobrina|sobrino|"
-    r"abuela|abuelo|compañera|compañero|jefa|jefe|suegra|suegro|cuñada|cuñado)\s+([a-zñ]{3,})\b"
+    r"abuela|abuelo|compañera|compañero|jefa|jefe|suegra|suegro|cuñada|cuñado)\s*,?\s+([a-zñ]{3,})\b"
 )
 _PS_RE = re.compile(r"(?:^|\s)(?:p\.?\s?s\.?|p\.?\s?d\.?)\s*[:,-]", re.IGNORECASE)
 _NOT_AFTER = re.compile(
@@ -88,6 +91,8 @@ _COMMON_WORDS = frozenset(
 )
 _GREETING_WORDS = frozenset(
     {"hola", "hi", "hello", "hey", "dear", "buenas", "buenos", "buen", "good", "que", "como"}
+    | {"we", "i", "thanks", "thank", "there", "again", "all", "everyone", "yes", "no", "sorry"}
+    | {"te", "les", "nos", "gracias", "si", "perdon", "disculpa", "otra", "todos", "todas"}
 )
 
 
@@ -195,10 +200,16 @@ def _said_by_faq(sentence: str, faq: str) -> bool:
     return sum(g in faq_words for g in grams) >= max(1, len(grams) * 2 // 3)
 
 
-def _language(reply: str, mail: Mail) -> list[str]:
-    said = detect_language(reply)
+def _language(reply: str, mail: Mail, catalogue: Catalogue) -> list[str]:
     want = "en" if mail.language == "en" else "es"
+    said = detect_language(reply)
+    if said == want:
+        said = other_language(reply, want, _name_words(catalogue)) or said
     return [] if said == want else [f"wrong_language: written in {said}, the customer wrote {want}"]
+
+
+def _name_words(catalogue: Catalogue) -> frozenset[str]:
+    return frozenset(w for p in catalogue.products for w in tokens(p.name))
 
 
 def _leaks(
@@ -344,7 +355,7 @@ def check_reply(
     sentences = _sentences(reply)
     faq_said = faq_text(faq)
     reasons: list[str] = []
-    reasons += _language(reply, mail)
+    reasons += _language(reply, mail, catalogue)
     reasons += _leaks(reply, sentences, mail, rules, instructions)
     reasons += _recipients(reply, sentences, mail)
     reasons += [f"{c.kind}: {c.detail}" for c in product_claims(reply, catalogue, mail.text)]

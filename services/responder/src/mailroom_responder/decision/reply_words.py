@@ -13,6 +13,7 @@ from mailroom_responder.decision.text import fold
 
 __all__ = [
     "Clause",
+    "amount_said",
     "clauses",
     "count_in",
     "money_in",
@@ -53,6 +54,7 @@ _COUNT_WORDS = {
 _COUNT_NEAR = re.compile(
     r"\b(?:queda|quedan|nos queda|nos quedan|tenemos|only|just|solo)\s+(?:solo\s+)?"
     r"(\d+|un|una|uno|dos|tres|cuatro|cinco|one|two|three|four|five)\b"
+    r"(?!\s+(?:monton|poco|poquito|par|lote|lot|bunch|few|couple)\b)"
     r"|\b(\d+|one|two|three|four|five|a couple)\s+(?:left|pairs? left|units? left)\b"
     r"|\b(?:la ultima|el ultimo|the last one|una sola|uno solo|un solo par|"
     r"one left|only one|una sola unidad)\b"
@@ -150,6 +152,36 @@ def size_words(words: list[str], product: ProductInfo | None) -> list[str]:
         ):
             out.append(w)
     return out
+
+
+# Stock said as an impression, not a count: a few (1–3) or plenty (5 or more).
+_SCARCE = re.compile(
+    r"\b(?:queda poco|queda poquito|quedan poc[oa]s|pocas unidades|poquit[oa]s?|"
+    r"casi no (?:queda|quedan|hay)|se (?:esta|estan) (?:terminando|agotando|acabando)|"
+    r"vuela|vuelan|ultimas unidades|running low|low stock|only a few|just a few|a few left|"
+    r"last few|few left|selling fast|going fast|limited stock|almost gone|nearly gone|"
+    r"almost sold out|casi agotad\w*)\b"
+)
+_PLENTY = re.compile(
+    r"\b(?:de sobra|sobrad[oa]s|un monton|montones|muchisim\w*|hay para elegir|"
+    r"hay para tirar|bastante stock|mucho stock|plenty|lots of|loads of|tons of|well stocked|"
+    r"no shortage|amplio stock|a good amount|a good number|hay varios|hay varias)\b"
+)
+SCARCE = (1, 4)
+PLENTY = (5, 10**9)
+
+
+def amount_said(text: str) -> tuple[int, int] | None:
+    """The stock a clause claims, as (fewest, most): a count ("quedan 2"), a few ("queda
+    poquito", "running low": 1–3) or plenty ("hay de sobra", "plenty": 5 or more)."""
+    count = count_in(text)
+    if count is not None:
+        return (count, count) if count != 2 else (2, 3)  # "a couple" / "un par" is loose
+    if _SCARCE.search(text):
+        return SCARCE
+    if _PLENTY.search(text):
+        return PLENTY
+    return None
 
 
 def count_in(text: str) -> int | None:

@@ -161,9 +161,14 @@ def tokens(text: str) -> list[str]:
     return _TOKEN_RE.findall(fold(text))
 
 
-def detect_language(text: str) -> str:
-    """``"es"`` or ``"en"``: the shop's customers write Spanish unless clearly English."""
+def language_scores(text: str) -> tuple[int, int]:
+    """(Spanish, English) evidence in ``text``: hint words, and ¿ ¡ ñ for Spanish."""
     words = tokens(text)
     es = sum(1 for w in words if w in _ES_HINTS) + 2 * sum(1 for ch in text if ch in "¿¡ñ")
-    en = sum(1 for w in words if w in _EN_HINTS)
+    return es, sum(1 for w in words if w in _EN_HINTS)
+
+
+def detect_language(text: str) -> str:
+    """``"es"`` or ``"en"``: the shop's customers write Spanish unless clearly English."""
+    es, en = language_scores(text)
     return "en" if en > es else "es"
