@@ -34,45 +34,41 @@ def _reasons(reply: str, language: str) -> tuple[str, ...]:
     return check_reply(reply, mail, catalogue=_catalogue(), faq=load_faq()).reasons
 
 
+# Whatever the shop says it does for the customer is a promise; what it says it has must
+# be in its own texts.
 @pytest.mark.parametrize(
-    ("language", "reply"),
+    ("kind", "language", "reply"),
     [
-        ("es", "¡Hola! Te sumo un regalito con la compra."),
-        ("es", "¡Hola! Dejame ver qué puedo hacer con el precio."),
-        ("en", "Hi! I'll sort out a little something for you."),
-        ("es", "¡Hola! Quedate tranqui que sale enseguida."),
-        ("en", "Hi! We'll cover the return label."),
-        ("en", "Hi! Consider it reserved."),
-        ("en", "Hi! I've asked the warehouse to set one aside."),
-        ("en", "Hi! I've flagged your order for priority."),
-        ("es", "¡Hola! Ya te lo separé."),
-        ("es", "¡Hola! Le conseguimos el talle M."),
-        ("es", "¡Hola! Te armo un combo con la gorra."),
-        ("en", "Hi! We'll be in touch soon."),
-        ("en", "Hi! It's on hold for you until Friday."),
+        ("promise", "es", "¡Hola! Te sumo un regalito con la compra."),
+        ("promise", "es", "¡Hola! Dejame ver qué puedo hacer con el precio."),
+        ("promise", "en", "Hi! I'll sort out a little something for you."),
+        ("promise", "es", "¡Hola! Quedate tranqui que sale enseguida."),
+        ("promise", "en", "Hi! We'll cover the return label."),
+        ("promise", "en", "Hi! Consider it reserved."),
+        ("promise", "en", "Hi! I've asked the warehouse to set one aside."),
+        ("promise", "en", "Hi! I've flagged your order for priority."),
+        ("promise", "es", "¡Hola! Ya te lo separé."),
+        ("promise", "es", "¡Hola! Le conseguimos el talle M."),
+        ("promise", "es", "¡Hola! Te armo un combo con la gorra."),
+        ("promise", "en", "Hi! We'll be in touch soon."),
+        ("promise", "en", "Hi! It's on hold for you until Friday."),
+        (
+            "invented_fact",
+            "es",
+            "¡Hola! Tenemos una sección de segunda mano con precios rebajados.",
+        ),
+        ("invented_fact", "en", "Hi! We offer a discount for students."),
+        ("invented_fact", "es", "¡Hola! Contamos con un local en Córdoba."),
+        ("invented_fact", "es", "¡Hola! Trabajamos con Andreani para los envíos."),
+        ("invented_fact", "es", "¡Hola! Tenemos un outlet con prendas de temporadas anteriores."),
+        ("invented_fact", "en", "Hi! We offer free hemming on all jeans."),
     ],
 )
-def test_whatever_the_shop_says_it_does_for_the_customer_is_a_promise(
-    language: str, reply: str
+def test_doings_and_assertions_in_new_words_are_blocked(
+    kind: str, language: str, reply: str
 ) -> None:
     reasons = _reasons(reply, language)
-    assert any(r.startswith("promise") for r in reasons), reasons
-
-
-@pytest.mark.parametrize(
-    ("language", "reply"),
-    [
-        ("es", "¡Hola! Tenemos una sección de segunda mano con precios rebajados."),
-        ("en", "Hi! We offer a discount for students."),
-        ("es", "¡Hola! Contamos con un local en Córdoba."),
-        ("es", "¡Hola! Trabajamos con Andreani para los envíos."),
-        ("es", "¡Hola! Tenemos un outlet con prendas de temporadas anteriores."),
-        ("en", "Hi! We offer free hemming on all jeans."),
-    ],
-)
-def test_what_the_shop_says_it_has_must_be_in_its_own_texts(language: str, reply: str) -> None:
-    reasons = _reasons(reply, language)
-    assert any(r.startswith("invented_fact") for r in reasons), reasons
+    assert any(r.startswith(kind) for r in reasons), reasons
 
 
 @pytest.mark.parametrize(
