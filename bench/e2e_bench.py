@@ -846,12 +846,18 @@ SERVICES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 
 async def _start_services(
-    stack: contextlib.AsyncExitStack, rig: Rig, env: Mapping[str, str], ports: Mapping[str, int]
+    stack: contextlib.AsyncExitStack,
+    rig: Rig,
+    env: Mapping[str, str],
+    ports: Mapping[str, int],
+    profile: Path | None = None,
 ) -> None:
     for name, module, _ in SERVICES:
+        # --profile: each service under cProfile, written when it exits on SIGTERM.
+        wrap = ["-m", "cProfile", "-o", str(profile / f"{name}.prof")] if profile else []
         child = await spawn(
             name,
-            [sys.executable, "-m", *module],
+            [sys.executable, *wrap, "-m", *module],
             {**env, "OTEL_SERVICE_NAME": name},
             rig.work,  # Faust keeps its data directory in the working directory
             rig.logs,
@@ -864,7 +870,10 @@ async def _start_services(
 
 
 async def build_rig(
-    stack: contextlib.AsyncExitStack, extra_env: Mapping[str, str], stamp: str
+    stack: contextlib.AsyncExitStack,
+    extra_env: Mapping[str, str],
+    stamp: str,
+    profile: Path | None = None,
 ) -> Rig:
     tag = uuid.uuid4().hex[:8]
     prefix = f"e2e{tag}."
@@ -886,7 +895,7 @@ async def build_rig(
     await _start_fakes(stack, rig, ports)
     print(f"  offline LLM :{ports['llm']} ({LLM_LATENCY_MS} ms, no limit), sink :{ports['smtp']}")
     env = service_env(prefix, db_url, folder, ports, extra_env)
-    await _start_services(stack, rig, env, ports)
+    await _start_services(stack, rig, env, ports, profile)
     # Callbacks run in reverse: delivery threads are told to stop, then the services, the
     # fakes, the folder, the topics and the database go.
     stack.callback(abort.set)
@@ -1192,6 +1201,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--replot", type=Path, default=None, metavar="JSON", help="only redraw a result's PNG"
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run each service under cProfile; print where its CPU went (slows them down)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -1216,6 +1230,25 @@ async def warm_up(rig: Rig) -> None:
     print(f"  pipeline answers ({time.monotonic() - t0:.1f} s)")
 
 
+def print_profiles(folder: Path, top: int = 15) -> None:
+    """The functions each profiled service spent most of its own time in."""
+    import pstats  # only with --profile
+
+    for name, _, _ in SERVICES:
+        path = folder / f"{name}.prof"
+        if not path.exists():
+            print(f"\n== profile {name}: none written (did it exit on SIGTERM?)")
+            continue
+        stats = pstats.Stats(str(path))
+        total = sum(row[2] for row in stats.stats.values())
+        print(f"\n== profile {name}: {total:.1f} s of own time in all; top {top} by own time")
+        rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])
+        for (file, line, func), (_cc, calls, own, cum, _callers) in rows[:top]:
+            where = f"{Path(file).name}:{line}({func})"
+            print(f"  {own / total:6.1%} own {own:7.2f} s  cum {cum:7.2f} s  {calls:>9}  {where}")
+    print(f"\nprofiles: {folder.relative_to(ROOT)} (python -m pstats FILE to dig in)")
+
+
 async def main_async(args: argparse.Namespace) -> int:
     extra = dict(item.split("=", 1) for item in args.set)
     specs = case_specs(args)
@@ -1224,11 +1257,16 @@ async def main_async(args: argparse.Namespace) -> int:
     background = await background_busy_percent()
     print(f"machine busy before start: {background:.0f}% (other work on this box)")
     async with contextlib.AsyncExitStack() as stack:
-        rig = await build_rig(stack, extra, stamp)
+        profile = RESULTS / f"e2e-{stamp}-profiles" if args.profile else None
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
+        rig = await build_rig(stack, extra, stamp, profile)
         await warm_up(rig)
         for spec in specs:
             results.append(await run_case(rig, spec, args.connections))
         print("\n== tear-down")
+    if profile is not None:
+        print_profiles(profile)
     command = " ".join(
         shlex.quote(a) for a in [".venv/bin/python", "bench/e2e_bench.py", *sys.argv[1:]]
     )

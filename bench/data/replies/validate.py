@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate the reply-gate corpus (bench/data/replies/{dev,test}{,_b,_c}.jsonl, test_d.jsonl, dev_d.jsonl).
+"""Validate the reply-gate corpus (bench/data/replies/{dev,test}{,_b,_c,_d}.jsonl).
 
 Checks the format only (see LABELS.md): every line parses as a JSON object with exactly
 the expected keys, ids are unique and well formed, language/verdict/kind values are valid

@@ -185,6 +185,37 @@ async def test_same_events_twice_and_shuffled_give_the_same_rows(db_engine: Asyn
         assert (got["dead"], got["alerts"]) == (1, 1)
 
 
+async def test_a_poll_applied_as_one_batch_gives_the_rows_of_one_at_a_time(
+    db_engine: AsyncEngine,
+) -> None:
+    """The runner applies a poll's records in one transaction: several emails' events
+    interleaved, each twice (a redelivery inside the batch and across batches), give the
+    same rows as applying them one by one, and each event is reported applied once."""
+    base_key = f"<projb-{uuid.uuid4().hex[:8]}@cliente.com>"
+    await _apply_all(Projector(db_engine, consumer_name="batch-ref"), lifecycle(base_key))
+    expected = await snapshot(db_engine, base_key)
+    rng = random.Random(5)
+    keys = [f"{base_key}-{n}" for n in range(4)]
+    evs = [
+        e.model_copy(update={"message_key": k, "event_id": uuid.uuid4()})
+        for k in keys
+        for e in lifecycle(base_key)
+    ]
+    stream = evs + evs
+    rng.shuffle(stream)
+    projector = Projector(db_engine, consumer_name="batch")
+    applied: list[bool] = []
+    for start in range(0, len(stream), 13):  # batches of 13, not aligned with anything
+        chunk = stream[start : start + 13]
+        applied += await projector.apply_batch(chunk, [None] * len(chunk))
+    assert sum(applied) == len(evs)
+    for key in keys:
+        got = await snapshot(db_engine, key)
+        assert got["task"] == expected["task"]
+        assert sorted(h[1:] for h in got["history"]) == sorted(h[1:] for h in expected["history"])
+        assert (got["dead"], got["alerts"]) == (1, 1)
+
+
 async def _apply_all(projector: Projector, events: list[Any]) -> None:
     for ev in events:
         await projector.apply(ev)
