@@ -11,6 +11,7 @@ from mailroom_common.catalogue_import import read_catalogue
 from mailroom_responder.decision.catalogue import Catalogue
 from mailroom_responder.decision.faq import load_faq
 from mailroom_responder.decision.languages import other_language
+from mailroom_responder.decision.number_words import spoken_prices
 from mailroom_responder.decision.offline import catalogue_from_rows
 from mailroom_responder.decision.reply_gate import Mail, check_reply
 from mailroom_responder.decision.reply_words import amount_said
@@ -79,3 +80,37 @@ def test_an_impression_of_stock_must_fit_the_stock(reply: str, verdict: str) -> 
 def test_a_reply_in_another_language_is_found(reply: str, want: str, said: str | None) -> None:
     names = frozenset({"short", "de", "jean", "campera"})
     assert other_language(reply, want, names) == said
+
+
+@pytest.mark.parametrize(
+    ("text", "figures"),
+    [
+        ("cuesta treinta y tres mil novecientos pesos", "cuesta 33.900 pesos"),
+        ("it's thirty-two thousand nine hundred pesos", "it's 32.900 pesos"),
+        ("sale quince mil novecientos", "sale 15.900"),
+        ("¡mil gracias!", "¡mil gracias!"),
+        ("llevate dos remeras y un buzo", "llevate dos remeras y un buzo"),
+        ("only one left", "only one left"),
+    ],
+)
+def test_prices_in_words_are_read_as_figures(text: str, figures: str) -> None:
+    assert spoken_prices(text) == figures
+
+
+# Demo catalogue: Sweater de trenzas 38.900, Cardigan de hilo 33.900; Camisa oxford 27.900,
+# Pollera de jean 27.900, Camisa de lino 31.900.
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        ("¡Hola! El sweater de trenzas cuesta treinta y ocho mil novecientos pesos.", "send"),
+        ("¡Hola! El sweater de trenzas cuesta treinta y tres mil novecientos pesos.", "block"),
+        ("Hi! Both are ARS 27,900, the Camisa oxford and the Pollera de jean.", "send"),
+        ("Hi! Both are ARS 27,900, the Camisa oxford and the Camisa de lino.", "block"),
+    ],
+)
+def test_a_price_in_words_or_for_both_products_is_checked(reply: str, verdict: str) -> None:
+    english = reply.startswith("Hi")
+    reasons = _reasons(
+        reply, "Hi, prices?" if english else "Hola, ¿precio?", "en" if english else "es"
+    )
+    assert ("send" if not reasons else "block") == verdict, reasons

@@ -23,26 +23,25 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from itertools import combinations
 
 from mailroom_responder.decision.catalogue import Catalogue, Found, ProductInfo, VariantInfo
 from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import Sentence, read_document
 from mailroom_responder.decision.lexicon import default_lexicon, stem
+from mailroom_responder.decision.price_claims import Claim, price_claims
 from mailroom_responder.decision.reply_words import (
     PLENTY,
     SCARCE,
     Clause,
     amount_said,
     clauses,
-    money_in,
     money_value,
     size_words,
     sizes_of,
 )
 from mailroom_responder.decision.text import fold, tokens
 
-__all__ = ["Claim", "product_claims", "totals"]
+__all__ = ["Claim", "product_claims"]
 
 _NEGATION = re.compile(
     r"\b(no|sin|ni|agotad[oa]s?|sold out|out of stock|not available|unavailable|"
@@ -65,16 +64,6 @@ _EXISTS = re.compile(
 )
 _BREAKS = re.compile(r"[()\[\]—–]|\s-\s")
 _RANGE = re.compile(r"\b(?:del|de|from)\s+(\w+)\s+(?:al|a|to)\s+(\w+)\b")
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    kind: str  # wrong_price | invented_variant | wrong_stock
-    detail: str
-
-
-def _prices(product: ProductInfo) -> set[Decimal]:
-    return {v.price.quantize(Decimal("0.01")) for v in product.variants}
 
 
 def _colour_ok(variant: VariantInfo, colour: str) -> bool:
@@ -106,34 +95,8 @@ class _Reader:
         current: ProductInfo | None,
         candidates: list[ProductInfo],
     ) -> None:
-        totals_ok = totals(candidates)
-        for wi, amount in money_in(sentence):
-            value = amount.quantize(Decimal("0.01"))
-            before = [p for pos, p in named if pos < wi]
-            after = [p for pos, p in named if pos > wi]
-            owner = before[-1] if before else current
-            # The product named right after owns it only when none comes before, or the
-            # words between say so ("los $28.900 corresponden al buzo"): in "the shorts are
-            # 11,900 and the top is 11,900 too" the first figure is the shorts'.
-            linked = bool(after) and (
-                not before or _links(sentence, wi, named) or _bracketed(sentence, wi, named)
-            )
-            nxt = after[0] if linked else None
-            fits = [p for p in (owner, nxt) if p is not None]
-            if any(value in _prices(p) for p in fits):
-                continue
-            if value in self.mail_figures or value in totals_ok:
-                continue
-            if not fits:
-                if not any(value in _prices(p) for p in candidates):
-                    self.add("wrong_price", f"{_figure(amount)} is no price of a named product")
-                continue
-            who = fits[0]
-            self.add(
-                "wrong_price",
-                f"{_figure(amount)} is not the price of {who.name} "
-                f"({', '.join(_figure(p) for p in sorted(_prices(who)))})",
-            )
+        for claim in price_claims(sentence, named, current, candidates, self.mail_figures):
+            self.add(claim.kind, claim.detail)
 
     def clause(
         self,
@@ -165,28 +128,6 @@ class _Reader:
         label, variants = group
         if claim := _amount_claim(label, sum(v.stock for v in variants), said):
             self.add(claim.kind, claim.detail)
-
-
-_LINKS = frozenset(
-    {"corresponde", "corresponden", "es", "son", "del", "de", "al", "for", "is", "belongs"}
-)
-
-
-def _links(sentence: Sentence, at: int, named: list[tuple[int, ProductInfo]]) -> bool:
-    """Words between the figure at ``at`` and the next product name tie it to that
-    product ("$28.900 corresponden al buzo", "$28,900 is for the hoodie")."""
-    nxt = min(pos for pos, _p in named if pos > at)
-    between = sentence.words[at + 1 : nxt]
-    return len(between) <= 4 and bool(_LINKS & set(between)) and not {"y", "and"} & set(between)
-
-
-def _bracketed(sentence: Sentence, at: int, named: list[tuple[int, ProductInfo]]) -> bool:
-    """The figure is followed by the product's name in brackets ("ARS 42,900 (Jean wide
-    leg)")."""
-    nxt, product = min((pair for pair in named if pair[0] > at), key=lambda pair: pair[0])
-    skip = {",", "el", "la", "the", *tokens(product.name)}
-    between = [w for w in sentence.words[at + 1 : nxt] if w not in skip]
-    return between == ["xbrx"]
 
 
 def _polarity(text: str, context: str) -> tuple[bool, bool]:
@@ -280,23 +221,6 @@ def _groups(
         if vs:
             out.append((c, vs))
     return out
-
-
-def totals(products: list[ProductInfo]) -> set[Decimal]:
-    """Totals a reply may state: the sum of any two or more of the products' prices, or
-    two or three of one ("dos a $X cada uno")."""
-    unique = list({p.sku: p for p in products}.values())[:6]
-    prices = [min(_prices(p)) for p in unique if p.variants]
-    out: set[Decimal] = set()
-    for size in range(2, len(prices) + 1):
-        out |= {sum(combo, Decimal(0)) for combo in combinations(prices, size)}
-    for p in prices:
-        out |= {p * 2, p * 3}
-    return out
-
-
-def _figure(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 def _anchors(found: Found, si: int) -> list[tuple[int, ProductInfo]]:

@@ -27,13 +27,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from mailroom_responder.decision.catalogue import Catalogue
-from mailroom_responder.decision.claims import product_claims, totals
+from mailroom_responder.decision.claims import product_claims
 from mailroom_responder.decision.datafiles import read_yaml_mapping
 from mailroom_responder.decision.document import read_document
 from mailroom_responder.decision.faq import FaqBook
 from mailroom_responder.decision.grounding import known_stems, unsupported_assertions
 from mailroom_responder.decision.languages import other_language
 from mailroom_responder.decision.lexicon import stem
+from mailroom_responder.decision.number_words import spoken_prices
+from mailroom_responder.decision.price_claims import differences, totals
 from mailroom_responder.decision.reply_words import spoken_thousands
 from mailroom_responder.decision.safety import leaks_instructions, unsupported_figures
 from mailroom_responder.decision.text import detect_language, fold, tokens
@@ -345,12 +347,12 @@ def check_reply(
     rules = rules or default_rules()
     if not reply.strip():
         return Verdict(("empty_reply",))
-    reply = spoken_thousands(reply)  # "$32.9k", "31,9 mil": read as the figures they are
+    reply = _figures(reply)  # "$32.9k", "treinta mil": read as the figures they are
     mail = replace(
         mail,
-        subject=spoken_thousands(mail.subject),
-        body=spoken_thousands(mail.body),
-        extra=tuple(spoken_thousands(t) for t in mail.extra),
+        subject=_figures(mail.subject),
+        body=_figures(mail.body),
+        extra=tuple(_figures(t) for t in mail.extra),
     )
     sentences = _sentences(reply)
     faq_said = faq_text(faq)
@@ -371,10 +373,15 @@ def check_reply(
     return Verdict(tuple(dict.fromkeys(reasons)))
 
 
+def _figures(text: str) -> str:
+    return spoken_prices(spoken_thousands(text))
+
+
 def _catalogue_figures(catalogue: Catalogue, reply: str) -> str:
     """Prices, sizes and stock of the products the reply names (their own figures)."""
     found = catalogue.find(read_document("", reply), fuzzy=False)
-    sums = " ".join(str(t) for t in totals([m.product for m in found.products]))
+    named = [m.product for m in found.products]
+    sums = " ".join(str(t) for t in totals(named) | differences(named))
     return (
         sums
         + "\n"
