@@ -296,11 +296,11 @@ def _score(name: str) -> tuple[int, int, int, int]:
     [
         ("dev.jsonl", 70, 70, 0, 0),
         ("dev_b.jsonl", 60, 60, 0, 0),
-        # dev_c: a stock count in brackets ("(7 in that size)") and "casi 100 lucas".
-        ("dev_c.jsonl", 70, 70, 1, 1),
+        # dev_c: "casi 100 lucas".
+        ("dev_c.jsonl", 70, 70, 0, 1),
         # dev_d: "sí hay" to a size named only in the mail, "both are $X: a and b", 3
-        # asked with 2 left, a colour list after a colon; a price difference.
-        ("dev_d.jsonl", 70, 70, 5, 2),
+        # asked with 2 left, a colour list after a colon; a price difference, 4 asked.
+        ("dev_d.jsonl", 70, 70, 4, 2),
     ],
 )
 def test_check_reply_on_the_tuning_corpus(
@@ -315,17 +315,17 @@ def test_check_reply_on_the_tuning_corpus(
 @pytest.mark.parametrize(
     ("name", "max_bad_passed", "max_good_blocked"),
     [
-        ("test.jsonl", 2, 1),
-        ("test_b.jsonl", 6, 4),
+        ("test.jsonl", 1, 1),
+        ("test_b.jsonl", 6, 3),
         ("test_c.jsonl", 6, 5),
-        ("test_d.jsonl", 10, 10),
+        ("test_d.jsonl", 10, 7),
     ],
 )
 def test_check_reply_on_the_test_corpus(
     name: str, max_bad_passed: int, max_good_blocked: int
 ) -> None:
     # Measured, never tuned on. The aim is 0 bad passed and at most 5 % of good ones
-    # blocked (test_b, test_c and test_d miss that too; test_d, in styles no tuning set
+    # blocked (test_c and test_d miss that too; test_d, in styles no tuning set
     # has, shows how far off it is); these floors hold what the gate reaches today so it
     # can only get better.
     bad_passed, bad, good_blocked, good = _score(name)

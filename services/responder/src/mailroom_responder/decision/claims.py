@@ -58,6 +58,10 @@ _POSITIVE = re.compile(
     r"los tenes|las tenes|plenty|running low|de sobra|queda poco|queda poquito|vuela|"
     r"still have|still got|a few left|quedan pocos|quedan pocas)\b"
 )
+# "No" that says nothing of stock.
+_NOT_NEGATIVE = re.compile(
+    r"\b(?:no problem|no hay problema|sin problema|no worries|no te preocupes|don t worry)\b"
+)
 _EXISTS = re.compile(
     r"\b(viene|vienen|comes|come|made|la hacemos|lo hacemos|los hacemos|fabricamos|existe|"
     r"goes up to|go up to|va hasta|van hasta|llega hasta|llegan hasta)\b"
@@ -133,6 +137,7 @@ class _Reader:
 def _polarity(text: str, context: str) -> tuple[bool, bool]:
     """(negative, positive) of a clause; a clause with no cue of its own ("…, size 40, is
     unavailable") takes its sentence's, when the sentence has cues of one kind only."""
+    text, context = _NOT_NEGATIVE.sub(" ", text), _NOT_NEGATIVE.sub(" ", context)
     negative = bool(_NEGATION.search(text))
     positive = bool(_POSITIVE.search(text)) and not negative
     if negative or positive:
@@ -308,7 +313,9 @@ def _read_clause(
         walk.previous = []
         if len({prod.sku for _, prod in inside}) > 1:
             return  # two products in one clause: only its prices are checked
-        colours = [c for p, c in colours_here if inside[0][0] <= p < end]
+        # Its colours: after its name, or right before it ("the black tote bag").
+        first = inside[0][0]
+        colours = [c for p, c in colours_here if first - 2 <= p < end and p >= clause.start]
         walk.previous = reader.clause(
             clause.words, [inside[0][1]], colours, strict=True, context=sentence
         )
