@@ -114,3 +114,16 @@ def test_a_price_in_words_or_for_both_products_is_checked(reply: str, verdict: s
         reply, "Hi, prices?" if english else "Hola, ¿precio?", "en" if english else "es"
     )
     assert ("send" if not reasons else "block") == verdict, reasons
+
+
+# Demo catalogue: Pollera plisada beige M has 0, negro L has 3.
+@pytest.mark.parametrize(
+    ("body", "verdict"),
+    [
+        ("Hola, ¿tenéis la falda plisada beis en M?", "block"),
+        ("Hola, ¿tenés la pollera plisada negra en L?", "send"),
+    ],
+)
+def test_a_bare_yes_claims_stock_for_what_the_mail_asked(body: str, verdict: str) -> None:
+    reasons = _reasons("¡Hola! Sí hay, te esperamos.", body)
+    assert ("send" if not reasons else "block") == verdict, reasons

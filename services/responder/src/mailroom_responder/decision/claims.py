@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from mailroom_responder.decision.catalogue import Catalogue, Found, ProductInfo, VariantInfo
 from mailroom_responder.decision.datafiles import read_yaml_mapping
-from mailroom_responder.decision.document import Sentence, read_document
+from mailroom_responder.decision.document import Document, Sentence, read_document
 from mailroom_responder.decision.lexicon import default_lexicon, stem
 from mailroom_responder.decision.price_claims import Claim, price_claims
 from mailroom_responder.decision.reply_words import (
@@ -364,4 +364,33 @@ def product_claims(reply: str, catalogue: Catalogue, mail: str) -> list[Claim]:
             if named[-1][1] is not walk.current:
                 walk.colours = [c for p, c in colours_at.get(si, []) if p >= named[-1][0]]
             walk.current = named[-1][1]
+    if _bare_yes(doc) and not any(size_words(list(t.words), None) for t in doc.sentences):
+        _check_the_asked(reader, read_document("", mail), mail_found)
     return reader.claims
+
+
+_BARE_YES = re.compile(
+    r"^(?:si|yes)\b[ ,!]*(?:hay|tenemos|lo tenemos|la tenemos|los tenemos|las tenemos|"
+    r"we do|we have it|we have them|it is|it s available|esta disponible|quedan|queda)\b"
+)
+
+
+def _bare_yes(doc: Document) -> bool:
+    """The reply answers "yes, we have it" without naming the size or colour again."""
+    for sentence in doc.sentences[:3]:
+        text = " ".join(w for w in sentence.words if w != ",")
+        if _BARE_YES.match(text):
+            return True
+    return False
+
+
+def _check_the_asked(reader: _Reader, mail_doc: Document, mail_found: Found) -> None:
+    """A bare "sí hay" claims stock for what the mail asked: its one product, with the
+    sizes and colours the mail gave."""
+    if len(mail_found.products) != 1:
+        return
+    product = mail_found.products[0].product
+    colours = [c for spots in _colours_at(mail_found).values() for _, c in spots]
+    words = [w for t in mail_doc.sentences for w in t.words] + ["hay"]
+    if size_words(words, product) or colours:
+        reader.clause(words, [product], colours, strict=True, context="hay")
