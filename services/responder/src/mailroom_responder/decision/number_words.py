@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from mailroom_responder.decision.text import fold
+
 __all__ = ["spoken_prices"]
 
 _ES = {
@@ -38,15 +40,10 @@ _JOINERS = frozenset({"y", "and"})
 _THOUSAND = frozenset({"mil", "thousand"})
 _HUNDRED = frozenset({"hundred"})
 _WORD = re.compile(r"[A-Za-zÁÉÍÓÚáéíóúÑñ]+(?:-[A-Za-z]+)?")
-_ACCENTS = str.maketrans("áéíóúÁÉÍÓÚ", "aeiouAEIOU")
-
-
-def _norm(word: str) -> str:
-    return word.translate(_ACCENTS).lower()
 
 
 def _is_number_word(word: str) -> bool:
-    parts = _norm(word).split("-")
+    parts = fold(word).split("-")
     return all(p in _VALUES or p in _THOUSAND or p in _HUNDRED for p in parts)
 
 
@@ -54,7 +51,7 @@ def _value(words: list[str]) -> int | None:
     """The number a run of number words says, or None when it is not one."""
     total, current = 0, 0
     for raw in words:
-        for word in _norm(raw).split("-"):
+        for word in fold(raw).split("-"):
             if word in _JOINERS:
                 continue
             if word in _HUNDRED:
@@ -89,7 +86,7 @@ def spoken_prices(text: str) -> str:
             if _is_number_word(nxt):
                 j += 1
             elif (
-                _norm(nxt) in _JOINERS
+                fold(nxt) in _JOINERS
                 and j + 2 < len(words)
                 and _is_number_word(words[j + 2].group(0))
                 and not text[words[j + 1].end() : words[j + 2].start()].strip(" ")
@@ -99,8 +96,8 @@ def spoken_prices(text: str) -> str:
                 break
         run = [w.group(0) for w in words[i : j + 1]]
         value = _value(run)
-        said = [w for w in run if _norm(w) not in _JOINERS]
-        thousands = any(_norm(w) in _THOUSAND for w in said)
+        said = [w for w in run if fold(w) not in _JOINERS]
+        thousands = any(fold(w) in _THOUSAND for w in said)
         if (
             value is not None and value >= 1000 and thousands and len(said) >= 2
         ):  # not "mil gracias"

@@ -280,11 +280,10 @@ def _looks_like_name(reply: str, folded_name: str) -> bool:
     return any(fold(w) == folded_name and w[:1].isupper() for w in re.findall(r"\w+", reply))
 
 
-def _promises(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
+def _promises(own: list[str], rules: GateRules) -> list[str]:
+    """Commitments in the reply's own sentences (not the FAQ's words, not a handover)."""
     out: list[str] = []
-    for s in sentences:
-        if _said_by_faq(s, faq) or rules.handoff.search(s):
-            continue
+    for s in own:
         for kind, patterns in rules.promises.items():
             hit = next((m for p in patterns if (m := p.search(s))), None)
             if hit is None:
@@ -311,11 +310,9 @@ def _faq_says(pattern: re.Pattern[str], sentence: str, hit: re.Match[str], faq: 
     return False
 
 
-def _policies(sentences: list[str], rules: GateRules, faq: str) -> list[str]:
+def _policies(own: list[str], rules: GateRules, faq: str) -> list[str]:
     out: list[str] = []
-    for s in sentences:
-        if _said_by_faq(s, faq) or rules.handoff.search(s):
-            continue
+    for s in own:
         for p in rules.policy_terms:
             m = p.search(s)
             if m is None or _faq_says(p, s, m, faq):
@@ -361,9 +358,10 @@ def check_reply(
     reasons += _leaks(reply, sentences, mail, rules, instructions)
     reasons += _recipients(reply, sentences, mail)
     reasons += [f"{c.kind}: {c.detail}" for c in product_claims(reply, catalogue, mail.text)]
-    reasons += _promises(sentences, rules, faq_said)
-    reasons += _policies(sentences, rules, faq_said)
+    # The reply's own sentences: not the FAQ's words, not a handover to a person.
     own = [s for s in sentences if not (_said_by_faq(s, faq_said) or rules.handoff.search(s))]
+    reasons += _promises(own, rules)
+    reasons += _policies(own, rules, faq_said)
     known = known_stems(catalogue, faq_said, mail.text, context)
     reasons += unsupported_assertions(own, known, rules.plain_words)
     trusted = "\n".join((context, faq_said, mail.text, _catalogue_figures(catalogue, reply)))
